@@ -1,0 +1,68 @@
+"""Monte Carlo of the oracle classifier on a two-class Gaussian mixture."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from numerics.core._random import RngLike, kernel_seeds
+
+__all__ = ["oracle_error_count"]
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _oracle_error_count_kernel(mu, chunk_sizes, seeds, out):
+    d = mu.shape[0]
+    for c in prange(chunk_sizes.shape[0]):
+        np.random.seed(seeds[c])
+        errors = 0
+        for _ in range(chunk_sizes[c]):
+            y = 1.0 if np.random.random() < 0.5 else -1.0
+            score = 0.0
+            for k in range(d):
+                score += mu[k] * (y * mu[k] + np.random.standard_normal())
+            if y * score < 0.0:
+                errors += 1
+        out[c] = errors
+
+
+def _oracle_error_count_iv(mu, n_samples, chunk):
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    if mu.ndim != 1 or mu.shape[0] < 1:
+        raise ValueError(f"mu must be a 1-D array with d >= 1 entries, got shape {mu.shape}")
+    if not np.all(np.isfinite(mu)):
+        raise ValueError("mu must be finite")
+    for name, value in (("n_samples", n_samples), ("chunk", chunk)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return mu, int(n_samples), int(chunk)
+
+
+def oracle_error_count(mu, n_samples: int, *, rng: RngLike, chunk: int = 65536) -> int:
+    """Count errors of ``sign<mu, x>`` on ``n_samples`` draws of ``x = y mu + z``.
+
+    Parameters
+    ----------
+    mu : array_like, shape (d,)
+        Class mean; ``z ~ N(0, I_d)`` and ``y`` is a fair sign.
+    n_samples : int
+        Number of draws, ``>= 1``.
+    rng : int, Generator, SeedSequence or None
+        Seed material (keyword-only).
+    chunk : int, default 65536
+        Draws per compiled chunk; chunks run in parallel, each with its own seed, so the
+        count depends on ``rng`` and ``chunk`` but not on the number of threads.
+
+    Returns
+    -------
+    int
+        Number of misclassified draws; Binomial(n_samples, Q(||mu||)) in law.
+    """
+    mu, n_samples, chunk = _oracle_error_count_iv(mu, n_samples, chunk)
+    n_chunks = -(-n_samples // chunk)
+    sizes = np.full(n_chunks, chunk, dtype=np.int64)
+    sizes[-1] = n_samples - chunk * (n_chunks - 1)
+    seeds = kernel_seeds(rng, n_chunks)
+    out = np.zeros(n_chunks, dtype=np.int64)
+    _oracle_error_count_kernel(mu, sizes, seeds, out)
+    return int(out.sum())

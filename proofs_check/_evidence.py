@@ -1,0 +1,338 @@
+"""Evidence: what a claim's run hands to the verdict engine.
+
+A claim computes its closed form and its simulation and returns one ``Evidence`` object.
+The engine, not the claim, turns evidence into a verdict: statistical evidence is tested at
+the level that Holm's procedure assigns to it inside the family of claims that ran together;
+deterministic evidence is compared with a tolerance derived from the working precision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from proofs_check import _intervals as iv
+from proofs_check._validate import check_finite, check_int, check_level, check_samples
+
+__all__ = [
+    "BandEvidence",
+    "BootstrapEvidence",
+    "CompositeEvidence",
+    "Evidence",
+    "ExactEvidence",
+    "MeanEvidence",
+    "ProportionEvidence",
+    "float_tolerance",
+]
+
+VERDICTS = ("agrees", "disagrees", "inconclusive")
+
+
+def float_tolerance(scale: float = 1.0, *, ulps: float = 64.0, dps: int | None = None) -> float:
+    """Tolerance tied to working precision: ``ulps * eps * scale``.
+
+    Parameters
+    ----------
+    scale : float, default 1.0
+        Magnitude of the compared quantities (``>= 0``).
+    ulps : float, default 64
+        Number of units of round-off allowed (the accumulated error of the computation).
+    dps : int, optional
+        For mpmath results, the working precision in decimal digits; ``eps = 10**-dps``.
+
+    Returns
+    -------
+    float
+    """
+    scale = check_finite(scale, "scale")
+    if scale < 0:
+        raise ValueError(f"scale must be >= 0, got {scale}")
+    eps = float(np.finfo(np.float64).eps) if dps is None else 10.0 ** (-check_int(dps, "dps", 1))
+    return float(ulps) * eps * max(scale, 1.0)
+
+
+class Evidence:
+    """Base class.  Subclasses set the attributes below.
+
+    Attributes
+    ----------
+    predicted : float
+        The closed form (the theory's value, or the theorem's exponent for rates).
+    estimate : float
+        The simulation's value.
+    method : str
+        Short name of the interval or tolerance used.
+    statistical : bool
+        Whether the verdict is a test (joins the family-wise error budget).
+    reason : str or None
+        Set to force ``inconclusive`` (pre-asymptotic, ill-conditioned, ...).
+    details : dict
+        Extra report lines (JSON-serialisable).
+    """
+
+    predicted: float
+    estimate: float
+    method: str
+    statistical: bool = True
+    reason: str | None = None
+    details: dict[str, Any]
+
+    def pvalue(self) -> float:
+        """Two-sided p-value of ``H0: the closed form is right`` (statistical evidence)."""
+        raise NotImplementedError
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """Confidence interval at confidence ``level`` (statistical evidence)."""
+        raise NotImplementedError
+
+    def decide(self, alpha: float) -> str:
+        """Verdict when tested at significance ``alpha``."""
+        if self.reason:
+            return "inconclusive"
+        return "disagrees" if self.pvalue() <= alpha else "agrees"
+
+
+@dataclass
+class MeanEvidence(Evidence):
+    """Mean of i.i.d. replicates against a predicted value; Student-t interval."""
+
+    samples: np.ndarray
+    predicted: float
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    method: str = "t"
+
+    def __post_init__(self) -> None:
+        self.samples = check_samples(self.samples)
+        self.predicted = check_finite(self.predicted, "predicted")
+        self.estimate = float(self.samples.mean())
+
+    def pvalue(self) -> float:
+        return iv.t_pvalue(self.samples, self.predicted)
+
+    def interval(self, level: float) -> tuple[float, float]:
+        return iv.t_interval(self.samples, level)
+
+
+@dataclass
+class ProportionEvidence(Evidence):
+    """A binomial count against a predicted probability; Wilson or Clopper–Pearson."""
+
+    successes: int
+    trials: int
+    predicted: float
+    method: str = "wilson"
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.trials = check_int(self.trials, "trials", 1)
+        self.successes = check_int(self.successes, "successes", 0, self.trials)
+        self.predicted = check_finite(self.predicted, "predicted")
+        if not 0.0 <= self.predicted <= 1.0:
+            raise ValueError(f"predicted must be a probability in [0, 1], got {self.predicted}")
+        if self.method not in ("wilson", "clopper-pearson"):
+            raise ValueError(f"method must be 'wilson' or 'clopper-pearson', got {self.method!r}")
+        self.estimate = self.successes / self.trials
+
+    def pvalue(self) -> float:
+        if self.method == "wilson":
+            return iv.wilson_pvalue(self.successes, self.trials, self.predicted)
+        return iv.binomial_pvalue(self.successes, self.trials, self.predicted)
+
+    def interval(self, level: float) -> tuple[float, float]:
+        if self.method == "wilson":
+            return iv.wilson_interval(self.successes, self.trials, level)
+        return iv.clopper_pearson_interval(self.successes, self.trials, level)
+
+
+@dataclass
+class BootstrapEvidence(Evidence):
+    """Any statistic of replicates; bootstrap distribution kept, percentile or BCa intervals."""
+
+    data: np.ndarray
+    statistic: Callable[[np.ndarray], float]
+    predicted: float
+    rng: np.random.Generator
+    method: str = "percentile"
+    n_resamples: int = 2000
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.method not in ("percentile", "bca"):
+            raise ValueError(f"method must be 'percentile' or 'bca', got {self.method!r}")
+        self.data = np.asarray(self.data, dtype=np.float64)
+        self.predicted = check_finite(self.predicted, "predicted")
+        self.estimate = float(self.statistic(self.data))
+        self.boot = iv.bootstrap_distribution(
+            self.data, self.statistic, n_resamples=self.n_resamples, rng=self.rng
+        )
+        self.acceleration = (
+            iv.jackknife_acceleration(self.data, self.statistic) if self.method == "bca" else 0.0
+        )
+
+    def pvalue(self) -> float:
+        return iv.bootstrap_pvalue(
+            self.boot,
+            self.predicted,
+            method=self.method,
+            theta_hat=self.estimate,
+            acceleration=self.acceleration,
+        )
+
+    def interval(self, level: float) -> tuple[float, float]:
+        if self.method == "bca":
+            return iv.bca_interval(self.boot, self.estimate, self.acceleration, level)
+        return iv.percentile_interval(self.boot, level)
+
+
+@dataclass
+class ExactEvidence(Evidence):
+    """Deterministic comparison: agrees iff ``|estimate - predicted| <= tolerance``.
+
+    The tolerance must come from the working precision (see :func:`float_tolerance`) or
+    from an error bound of the numerical method (e.g. a finite-difference bound), never
+    from a hand-tuned constant.
+    """
+
+    predicted: float
+    estimate: float
+    tolerance: float
+    method: str = "exact"
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    statistical: bool = False
+
+    def __post_init__(self) -> None:
+        self.tolerance = check_finite(self.tolerance, "tolerance")
+        if self.tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {self.tolerance}")
+
+    def interval(self, level: float | None = None) -> tuple[float, float]:
+        return self.estimate - self.tolerance, self.estimate + self.tolerance
+
+    def decide(self, alpha: float | None = None) -> str:
+        if self.reason:
+            return "inconclusive"
+        ok = math.isfinite(self.estimate) and abs(self.estimate - self.predicted) <= self.tolerance
+        return "agrees" if ok else "disagrees"
+
+
+@dataclass
+class BandEvidence(Evidence):
+    """A point estimate against a fixed band (leading-order or asymptotic formulas).
+
+    ``agrees`` if the estimate lies in ``[low, high]``; ``disagrees`` if the whole
+    confidence interval of ``inner`` lies outside the band; ``inconclusive`` otherwise.
+    """
+
+    inner: Evidence
+    low: float
+    high: float
+    level: float = 0.95
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    statistical: bool = False
+
+    def __post_init__(self) -> None:
+        self.level = check_level(self.level)
+        if not self.low <= self.high:
+            raise ValueError(f"low must be <= high, got [{self.low}, {self.high}]")
+        self.predicted = float(self.inner.predicted)
+        self.estimate = float(self.inner.estimate)
+        self.method = f"band [{self.low:.4g}, {self.high:.4g}] / {self.inner.method}"
+
+    def interval(self, level: float | None = None) -> tuple[float, float]:
+        return self.inner.interval(self.level)
+
+    def decide(self, alpha: float | None = None) -> str:
+        if self.reason:
+            return "inconclusive"
+        if self.low <= self.estimate <= self.high:
+            return "agrees"
+        lo, hi = self.interval()
+        if hi < self.low or lo > self.high:
+            return "disagrees"
+        return "inconclusive"
+
+
+@dataclass
+class CompositeEvidence(Evidence):
+    """Several parts judged together.
+
+    Statistical parts are combined by Bonferroni inside the claim (p = m * min p_i); exact
+    parts must all agree.  The headline numbers are those of the weakest part.
+    """
+
+    parts: Mapping[str, Evidence]
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("parts must hold at least one evidence")
+        self.parts = dict(self.parts)
+        self._stat = {k: v for k, v in self.parts.items() if v.statistical and not v.reason}
+        self._exact = {k: v for k, v in self.parts.items() if not v.statistical}
+        self.statistical = bool(self._stat)
+        forced = [f"{k}: {v.reason}" for k, v in self.parts.items() if v.reason]
+        if forced and not self.reason:
+            self.reason = "; ".join(forced)
+        self.headline = self._weakest()
+        part = self.parts[self.headline]
+        self.predicted = part.predicted
+        self.estimate = part.estimate
+        self.method = f"{part.method} ({self.headline}; {len(self.parts)} parts)"
+
+    def _weakest(self) -> str:
+        failing = [k for k, v in self._exact.items() if v.decide() != "agrees"]
+        if failing:
+            return failing[0]
+        if self._stat:
+            return min(self._stat, key=lambda k: self._stat[k].pvalue())
+
+        def closeness(k: str) -> float:
+            # How much of its tolerance an exact part uses (largest = weakest).
+            v = self.parts[k]
+            gap = abs(v.estimate - v.predicted)
+            tol = getattr(v, "tolerance", 0.0)
+            return gap / tol if tol > 0 else (0.0 if gap == 0 else math.inf)
+
+        return max(self.parts, key=closeness)
+
+    def pvalue(self) -> float:
+        m = len(self._stat)
+        return min(1.0, m * min(v.pvalue() for v in self._stat.values()))
+
+    def interval(self, level: float) -> tuple[float, float]:
+        part = self.parts[self.headline]
+        if part.statistical:
+            # Bonferroni inside the claim: each part is shown at level 1 - alpha / m.
+            m = len(self._stat)
+            return part.interval(1 - (1 - level) / m)
+        return part.interval(level)
+
+    def decide(self, alpha: float | None = None) -> str:
+        if self.reason:
+            return "inconclusive"
+        verdicts = [v.decide() for v in self._exact.values()]
+        if "disagrees" in verdicts:
+            return "disagrees"
+        if "inconclusive" in verdicts:
+            return "inconclusive"
+        if self._stat and alpha is not None and self.pvalue() <= alpha:
+            return "disagrees"
+        return "agrees"
+
+    def part_verdicts(self, alpha: float | None) -> dict[str, str]:
+        """Verdict of each part (statistical parts at ``alpha / m``)."""
+        m = max(len(self._stat), 1)
+        out = {}
+        for k, v in self.parts.items():
+            out[k] = v.decide(None if alpha is None else alpha / m) if v.statistical else v.decide()
+        return out
