@@ -152,7 +152,11 @@ class ProportionEvidence(Evidence):
 
 @dataclass
 class BootstrapEvidence(Evidence):
-    """Any statistic of replicates; bootstrap distribution kept, percentile or BCa intervals."""
+    """Any statistic of replicates; bootstrap distribution kept, percentile or BCa intervals.
+
+    The percentile interval is the expanded one (see ``percentile_interval``), which keeps
+    its nominal coverage with few replicates.
+    """
 
     data: np.ndarray
     statistic: Callable[[np.ndarray], float]
@@ -183,12 +187,17 @@ class BootstrapEvidence(Evidence):
             method=self.method,
             theta_hat=self.estimate,
             acceleration=self.acceleration,
+            replicates=self._expand,
         )
 
     def interval(self, level: float) -> tuple[float, float]:
         if self.method == "bca":
             return iv.bca_interval(self.boot, self.estimate, self.acceleration, level)
-        return iv.percentile_interval(self.boot, level)
+        return iv.percentile_interval(self.boot, level, replicates=self._expand)
+
+    @property
+    def _expand(self) -> int | None:
+        return self.data.shape[0] if self.method == "percentile" else None
 
 
 @dataclass

@@ -170,11 +170,34 @@ def bootstrap_distribution(
     return np.array([statistic(arr[row]) for row in idx], dtype=np.float64)
 
 
-def percentile_interval(boot, level: float) -> tuple[float, float]:
-    """Percentile interval from a bootstrap distribution."""
+def _expanded(q: np.ndarray, replicates: int | None) -> np.ndarray:
+    # Hesterberg's expanded percentile interval: the percentile bootstrap is too narrow by
+    # the factors sqrt((k-1)/k) (plug-in variance) and z/t_{k-1}; widen the quantile levels
+    # to Phi(sqrt(k/(k-1)) * t_{k-1}^{-1}(q)).
+    if replicates is None:
+        return q
+    k = check_int(replicates, "replicates", 2)
+    return stats.norm.cdf(np.sqrt(k / (k - 1)) * stats.t.ppf(q, df=k - 1))
+
+
+def percentile_interval(boot, level: float, *, replicates: int | None = None) -> tuple[float, float]:
+    """Percentile interval from a bootstrap distribution.
+
+    Parameters
+    ----------
+    boot : array_like
+        Bootstrap distribution.
+    level : float
+        Confidence level in (0, 1).
+    replicates : int, optional
+        Number of resampled units ``k``; when given, the interval is Hesterberg's
+        *expanded* percentile interval, which corrects the narrowness of the plain one for
+        small ``k`` (coverage 0.88 instead of 0.90 at ``k = 30`` for a mean).
+    """
     b = check_samples(boot, "boot")
     level = check_level(level)
-    lo, hi = np.quantile(b, [0.5 - level / 2, 0.5 + level / 2])
+    q = _expanded(np.array([0.5 - level / 2, 0.5 + level / 2]), replicates)
+    lo, hi = np.quantile(b, q)
     return float(lo), float(hi)
 
 
@@ -211,18 +234,28 @@ def bca_interval(boot, theta_hat: float, acceleration: float, level: float) -> t
 
 
 def bootstrap_pvalue(
-    boot, theta0: float, *, method: str = "percentile", theta_hat: float = 0.0, acceleration: float = 0.0
+    boot,
+    theta0: float,
+    *,
+    method: str = "percentile",
+    theta_hat: float = 0.0,
+    acceleration: float = 0.0,
+    replicates: int | None = None,
 ) -> float:
     """Two-sided p-value obtained by inverting a bootstrap interval at ``theta0``.
 
-    It is the smallest ``alpha`` whose ``1 - alpha`` interval (of the same ``method``)
-    excludes ``theta0``, up to the resolution ``1 / len(boot)``.
+    It is the smallest ``alpha`` whose ``1 - alpha`` interval (of the same ``method``, and
+    expanded with the same ``replicates`` for the percentile method) excludes ``theta0``,
+    up to the resolution ``1 / len(boot)``.
     """
     b = check_samples(boot, "boot")
     n = b.size
     frac = (np.count_nonzero(b < theta0) + 0.5 * np.count_nonzero(b == theta0)) / n
     frac = min(max(frac, 0.5 / n), 1 - 0.5 / n)
     if method == "percentile":
+        if replicates is not None:
+            k = check_int(replicates, "replicates", 2)
+            frac = float(stats.t.cdf(stats.norm.ppf(frac) / np.sqrt(k / (k - 1)), df=k - 1))
         return float(min(1.0, 2 * min(frac, 1 - frac)))
     if method != "bca":
         raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")

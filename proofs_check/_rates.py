@@ -41,7 +41,7 @@ class RateEvidence(Evidence):
     """Fitted exponent of ``metric ~ C n^slope`` against a theorem's exponent.
 
     The slope is that of ``log(centre over replicates)`` on ``log n``; its interval is the
-    percentile bootstrap over replicates (rows of ``metrics`` are resampled whole, which
+    expanded percentile bootstrap over replicates (rows of ``metrics`` are resampled whole, which
     respects nested designs where one replicate's data are shared across sizes).
 
     Parameters
@@ -97,7 +97,7 @@ class RateEvidence(Evidence):
         self.predicted = check_finite(self.predicted, "predicted")
         self.curvature_level = check_level(self.curvature_level, "curvature_level")
         self.min_sizes = check_int(self.min_sizes, "min_sizes", 3, self.sizes.size)
-        self.method = f"bootstrap slope ({self.centre}, percentile)"
+        self.method = f"bootstrap slope ({self.centre}, expanded percentile)"
         pool = np.median if self.centre == "median" else np.mean
 
         kept = np.arange(self.sizes.size)
@@ -143,7 +143,7 @@ class RateEvidence(Evidence):
         }
 
     def pvalue(self) -> float:
-        return iv.bootstrap_pvalue(self.boot, self.predicted)
+        return iv.bootstrap_pvalue(self.boot, self.predicted, replicates=self.metrics.shape[0])
 
     def interval(self, level: float) -> tuple[float, float]:
-        return iv.percentile_interval(self.boot, level)
+        return iv.percentile_interval(self.boot, level, replicates=self.metrics.shape[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -20,6 +21,11 @@ _PACKAGES = ("attention-proofs-check", "numpy", "numba", "llvmlite", "scipy", "s
 
 def package_versions() -> dict[str, str]:
     """Versions of Python and of the packages every result depends on."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:

@@ -1,1 +1,10 @@
-"""Placeholder; the lead fills this in."""
+"""Symbolic and high-precision theory (sympy + mpmath).
+
+Subpackages, one per subject: :mod:`theory.core` (softmax calculus, Gaussian tails).
+The most used names are re-exported here.
+"""
+
+from theory import core
+from theory.core import gaussian_tail, gaussian_tail_mp, oracle_error, oracle_error_mp
+
+__all__ = ["core", "gaussian_tail", "gaussian_tail_mp", "oracle_error", "oracle_error_mp"]

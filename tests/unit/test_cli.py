@@ -1,0 +1,77 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from proofs_check._cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_json_names_the_core_claims(capsys):
+    code, out, _ = _run(capsys, "list", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    ids = {r["id"] for r in rows}
+    assert {"core.softmax-jacobian", "core.gmm-oracle-error"} <= ids
+    assert all(r["evidence"] and r["subject"] == r["id"].split(".")[0] for r in rows)
+
+
+def test_show_explains_a_claim(capsys):
+    code, out, _ = _run(capsys, "show", "core.gmm-oracle-error")
+    assert code == 0
+    for word in ("statement", "formula", "evidence: MATH", "sizes (quick)", "options", "mutation"):
+        assert word in out
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["run", "--scale", "bogus"], "--scale"),
+        (["run", "no.such-claim"], "unknown claim id"),
+        (["run", "core.softmax-jacobain"], "did you mean core.softmax-jacobian"),
+        (["run", "zz.*"], "matches no claim"),
+        (["run", "--jobs", "0"], "--jobs"),
+        (["run", "--level", "1.5"], "--level"),
+        (["run", "--seed", "-4"], "--seed"),
+        (["show", "core.nope"], "unknown claim id"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(capsys, argv, needle):
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("proofs-check: error:")
+    assert needle in err
+
+
+def test_console_script_usage_error_has_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "proofs_check", "run", "no.such-claim"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_run_json_identical_for_any_number_of_jobs(tmp_path, capsys):
+    paths = []
+    for jobs in ("1", "2"):
+        path = tmp_path / f"r{jobs}.json"
+        code, out, err = _run(capsys, "run", "core.*", "--seed", "1", "--jobs", jobs, "--json", str(path))
+        assert code == 0, err
+        assert "[2/2]" in err and "agrees" in out
+        paths.append(path)
+    a, b = (json.loads(p.read_text()) for p in paths)
+    assert a["complete"] and b["complete"]
+    strip = ("wall_time",)
+    ra = [{k: v for k, v in r.items() if k not in strip} for r in a["results"]]
+    rb = [{k: v for k, v in r.items() if k not in strip} for r in b["results"]]
+    assert ra == rb
+    for r in a["results"]:
+        assert r["seed"] == 1 and r["versions"]["numpy"] and len(r["params_hash"]) == 16

@@ -1,0 +1,83 @@
+import numba
+import numpy as np
+import pytest
+from numba import njit
+
+from numerics.core import (
+    central_difference_step,
+    kernel_seeds,
+    oracle_error_count,
+    set_thread_count,
+    softmax,
+    softmax_jacobian_fd,
+)
+from numerics.core._softmax import _softmax_kernel
+
+
+def test_softmax_matches_numpy_reference():
+    z = np.array([1000.0, 999.0, -5.0])
+    ref = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    assert np.allclose(softmax(z), ref, rtol=0, atol=4 * np.finfo(float).eps)
+    assert softmax(z).sum() == pytest.approx(1.0, abs=4e-16)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_softmax_kernel_inside_a_caller(parallel):
+    @njit(parallel=parallel)
+    def caller(zs, out):
+        for i in numba.prange(zs.shape[0]):
+            _softmax_kernel(zs[i], out[i])
+
+    zs = np.random.default_rng(123456789).normal(size=(7, 5))
+    out = np.empty_like(zs)
+    caller(zs, out)
+    for i in range(7):
+        assert np.array_equal(out[i], softmax(zs[i]))
+
+
+def test_fd_jacobian_within_its_error_bound():
+    z = np.random.default_rng(987654321).normal(scale=3, size=6)
+    s = softmax(z)
+    exact = np.diag(s) - np.outer(s, s)
+    h = central_difference_step()
+    bound = h * h / 6 + 4 * 6 * np.finfo(float).eps / h
+    err = np.abs(softmax_jacobian_fd(z, h) - exact).max()
+    assert err <= bound
+    # A step far from optimal is visibly worse: the bound is not vacuous.
+    assert np.abs(softmax_jacobian_fd(z, 1e-2) - exact).max() > bound
+
+
+def test_oracle_count_reproducible_across_thread_counts():
+    mu = np.array([0.6, -0.3, 0.2])
+    counts = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        set_thread_count(threads)
+        counts.append(oracle_error_count(mu, 300_001, rng=424242, chunk=10_000))
+    set_thread_count(numba.config.NUMBA_NUM_THREADS)
+    assert counts[0] == counts[1]
+    assert oracle_error_count(mu, 300_001, rng=424243, chunk=10_000) != counts[0]
+
+
+def test_kernel_seeds_deterministic():
+    assert np.array_equal(kernel_seeds(5, 4), kernel_seeds(5, 4))
+    assert kernel_seeds(5, 4).dtype == np.uint32
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: softmax([]), "z"),
+        (lambda: softmax([np.nan]), "z"),
+        (lambda: softmax_jacobian_fd([1.0, 2.0], h=-1.0), "h"),
+        (lambda: oracle_error_count([1.0], 0, rng=1), "n_samples"),
+        (lambda: oracle_error_count([[1.0]], 10, rng=1), "mu"),
+        (lambda: oracle_error_count([np.inf], 10, rng=1), "mu"),
+        (lambda: kernel_seeds(-3, 2), "rng"),
+        (lambda: kernel_seeds(1, 0), "count"),
+        (lambda: central_difference_step(0.0), "third_derivative_bound"),
+        (lambda: set_thread_count(0), "count"),
+    ],
+)
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
