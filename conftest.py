@@ -34,3 +34,7 @@ def _reset_mpmath():
     yield
     mpmath.mp.prec = prec
     mpmath.mp.dps = dps
+
+
+# ``python -m proofs_check`` entry point: importing it would run the command line.
+collect_ignore = ["proofs_check/__main__.py"]

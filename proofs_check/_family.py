@@ -31,7 +31,7 @@ def holm(pvalues, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     Examples
     --------
     >>> reject, at = holm([0.01, 0.04, 0.5], 0.05)
-    >>> reject.tolist(), [round(a, 4) for a in at]
+    >>> reject.tolist(), [round(float(a), 4) for a in at]
     ([True, False, False], [0.0167, 0.025, 0.025])
     """
     alpha = check_level(alpha, "alpha")
