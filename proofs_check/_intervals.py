@@ -96,7 +96,10 @@ def wilson_interval(successes: int, trials: int, level: float) -> tuple[float, f
     denom = 1 + z * z / n
     centre = (phat + z * z / (2 * n)) / denom
     half = z * np.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / denom
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    # At k = 0 and k = n the bounds are exactly 0 and 1; pin them against round-off.
+    lo = 0.0 if k == 0 else float(max(0.0, centre - half))
+    hi = 1.0 if k == n else float(min(1.0, centre + half))
+    return lo, hi
 
 
 def wilson_pvalue(successes: int, trials: int, p0: float) -> float:

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from numerics.core._random import RngLike, kernel_seeds
+from numerics.core._random import RngLike, chunk_generators, chunk_sizes, map_chunks
 
 __all__ = ["oracle_error_count"]
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def _oracle_error_count_kernel(mu, chunk_sizes, seeds, out):
+@njit(cache=True, error_model="numpy", nogil=True)
+def _oracle_error_count_kernel(gen, n, mu):
     d = mu.shape[0]
-    for c in prange(chunk_sizes.shape[0]):
-        np.random.seed(seeds[c])
-        errors = 0
-        for _ in range(chunk_sizes[c]):
-            y = 1.0 if np.random.random() < 0.5 else -1.0
-            score = 0.0
-            for k in range(d):
-                score += mu[k] * (y * mu[k] + np.random.standard_normal())
-            if y * score < 0.0:
-                errors += 1
-        out[c] = errors
+    errors = 0
+    for _ in range(n):
+        y = 1.0 if gen.random() < 0.5 else -1.0
+        score = 0.0
+        for k in range(d):
+            score += mu[k] * (y * mu[k] + gen.standard_normal())
+        if y * score < 0.0:
+            errors += 1
+    return errors
 
 
 def _oracle_error_count_iv(mu, n_samples, chunk):
@@ -38,7 +36,7 @@ def _oracle_error_count_iv(mu, n_samples, chunk):
     return mu, int(n_samples), int(chunk)
 
 
-def oracle_error_count(mu, n_samples: int, *, rng: RngLike, chunk: int = 65536) -> int:
+def oracle_error_count(mu, n_samples: int, *, rng: RngLike, chunk: int = 262144) -> int:
     """Count errors of ``sign<mu, x>`` on ``n_samples`` draws of ``x = y mu + z``.
 
     Parameters
@@ -49,9 +47,9 @@ def oracle_error_count(mu, n_samples: int, *, rng: RngLike, chunk: int = 65536) 
         Number of draws, ``>= 1``.
     rng : int, Generator, SeedSequence or None
         Seed material (keyword-only).
-    chunk : int, default 65536
-        Draws per compiled chunk; chunks run in parallel, each with its own seed, so the
-        count depends on ``rng`` and ``chunk`` but not on the number of threads.
+    chunk : int, default 262144
+        Draws per chunk; each chunk has its own spawned generator and chunks run on threads,
+        so the count depends on ``rng`` and ``chunk`` but not on the number of threads.
 
     Returns
     -------
@@ -59,10 +57,6 @@ def oracle_error_count(mu, n_samples: int, *, rng: RngLike, chunk: int = 65536) 
         Number of misclassified draws; Binomial(n_samples, Q(||mu||)) in law.
     """
     mu, n_samples, chunk = _oracle_error_count_iv(mu, n_samples, chunk)
-    n_chunks = -(-n_samples // chunk)
-    sizes = np.full(n_chunks, chunk, dtype=np.int64)
-    sizes[-1] = n_samples - chunk * (n_chunks - 1)
-    seeds = kernel_seeds(rng, n_chunks)
-    out = np.zeros(n_chunks, dtype=np.int64)
-    _oracle_error_count_kernel(mu, sizes, seeds, out)
-    return int(out.sum())
+    sizes = chunk_sizes(n_samples, chunk)
+    gens = chunk_generators(rng, len(sizes))
+    return int(sum(map_chunks(_oracle_error_count_kernel, gens, sizes, shared=(mu,))))

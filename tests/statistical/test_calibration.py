@@ -74,7 +74,6 @@ def test_bootstrap_coverage(method):
     _binom_ok(hits)
 
 
-@pytest.mark.slow
 def test_slope_interval_covers_known_exponent():
     rng = np.random.default_rng(5555555555)
     n = 1000.0 * 2.0 ** np.arange(6)

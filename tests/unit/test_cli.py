@@ -60,10 +60,12 @@ def test_console_script_usage_error_has_no_traceback():
 
 
 def test_run_json_identical_for_any_number_of_jobs(tmp_path, capsys):
+    # A pinned seed: at family level 0.95 a correct claim still "disagrees" for 5% of seeds
+    # (that rate is what tests/statistical/test_calibration.py checks).
     paths = []
     for jobs in ("1", "2"):
         path = tmp_path / f"r{jobs}.json"
-        code, out, err = _run(capsys, "run", "core.*", "--seed", "1", "--jobs", jobs, "--json", str(path))
+        code, out, err = _run(capsys, "run", "core.*", "--seed", "7", "--jobs", jobs, "--json", str(path))
         assert code == 0, err
         assert "[2/2]" in err and "agrees" in out
         paths.append(path)
@@ -74,4 +76,4 @@ def test_run_json_identical_for_any_number_of_jobs(tmp_path, capsys):
     rb = [{k: v for k, v in r.items() if k not in strip} for r in b["results"]]
     assert ra == rb
     for r in a["results"]:
-        assert r["seed"] == 1 and r["versions"]["numpy"] and len(r["params_hash"]) == 16
+        assert r["seed"] == 7 and r["versions"]["numpy"] and len(r["params_hash"]) == 16

@@ -5,12 +5,15 @@ from numba import njit
 
 from numerics.core import (
     central_difference_step,
+    chunk_generators,
+    chunk_sizes,
     kernel_seeds,
     oracle_error_count,
     set_thread_count,
     softmax,
     softmax_jacobian_fd,
 )
+from numerics.core._mixture import _oracle_error_count_kernel
 from numerics.core._softmax import _softmax_kernel
 
 
@@ -58,6 +61,25 @@ def test_oracle_count_reproducible_across_thread_counts():
     assert oracle_error_count(mu, 300_001, rng=424243, chunk=10_000) != counts[0]
 
 
+def test_oracle_kernel_inside_a_caller():
+    @njit
+    def caller(gen, mu):
+        return _oracle_error_count_kernel(gen, 5000, mu) + _oracle_error_count_kernel(gen, 5000, mu)
+
+    mu = np.array([0.5, 0.5])
+    a = caller(np.random.default_rng(77777777), mu)
+    gen = np.random.default_rng(77777777)
+    b = _oracle_error_count_kernel(gen, 5000, mu) + _oracle_error_count_kernel(gen, 5000, mu)
+    assert a == b and 0 < a < 10000
+
+
+def test_chunks_and_generators():
+    assert chunk_sizes(10, 4) == [4, 4, 2] and chunk_sizes(8, 4) == [4, 4]
+    g1 = [g.random() for g in chunk_generators(99, 3)]
+    g2 = [g.random() for g in chunk_generators(np.random.SeedSequence(99), 3)]
+    assert g1 == g2 and len(set(g1)) == 3
+
+
 def test_kernel_seeds_deterministic():
     assert np.array_equal(kernel_seeds(5, 4), kernel_seeds(5, 4))
     assert kernel_seeds(5, 4).dtype == np.uint32
@@ -76,6 +98,8 @@ def test_kernel_seeds_deterministic():
         (lambda: kernel_seeds(1, 0), "count"),
         (lambda: central_difference_step(0.0), "third_derivative_bound"),
         (lambda: set_thread_count(0), "count"),
+        (lambda: chunk_sizes(0, 3), "total"),
+        (lambda: chunk_generators("seed", 2), "rng"),
     ],
 )
 def test_bad_input_names_the_parameter(call, name):
