@@ -1,10 +1,15 @@
 """Symbolic and high-precision theory (sympy + mpmath).
 
-Subpackages, one per subject: :mod:`theory.core` (softmax calculus, Gaussian tails).
+Subpackages, one per subject:
+
+- :mod:`theory.core`: softmax calculus, Gaussian tails;
+- :mod:`theory.moe`: sigmoid vs softmax attention as a mixture of experts (identities,
+  identifiability families, the r(m) system, rate tables).
+
 The most used names are re-exported here.
 """
 
-from theory import core
+from theory import core, moe
 from theory.core import gaussian_tail, gaussian_tail_mp, oracle_error, oracle_error_mp
 
-__all__ = ["core", "gaussian_tail", "gaussian_tail_mp", "oracle_error", "oracle_error_mp"]
+__all__ = ["core", "gaussian_tail", "gaussian_tail_mp", "moe", "oracle_error", "oracle_error_mp"]
