@@ -46,7 +46,8 @@ def _nonneg_int(name: str, low: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {text!r}") from None
+            msg = f"{name} must be an integer >= {low}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
         if value < low:
             raise argparse.ArgumentTypeError(f"{name} must be an integer >= {low}, got {value}")
         return value
@@ -70,7 +71,8 @@ def _parser() -> _Parser:
                     help=f"worker processes (default: cores = {default_jobs()})")
     rn.add_argument("--level", type=_level, default=0.95,
                     help="family-wise confidence level (default 0.95)")
-    rn.add_argument("--json", metavar="FILE", help="write the results as JSON (kept up to date while running)")
+    rn.add_argument("--json", metavar="FILE",
+                    help="write the results as JSON (kept up to date while running)")
     return p
 
 
@@ -78,7 +80,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     claims = registered_claims()
     if args.json:
         rows = [
-            {"id": c.id, "subject": c.subject, "evidence": list(c.evidence), "title": c.title, "tier": c.tier}
+            {"id": c.id, "subject": c.subject, "evidence": list(c.evidence), "title": c.title,
+             "tier": c.tier}
             for c in claims
         ]
         print(json.dumps(rows, indent=2))
@@ -148,7 +151,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int, r: CheckResult) -> None:
         partial.append(r)
-        print(f"[{done}/{total}] {r.claim_id}: {r.verdict} ({r.wall_time:.1f} s)", file=sys.stderr, flush=True)
+        print(f"[{done}/{total}] {r.claim_id}: {r.verdict} ({r.wall_time:.1f} s)",
+              file=sys.stderr, flush=True)
         if args.json:
             _write_json(args.json, {**header, "complete": False, "results": [x.to_dict() for x in partial]})
 
@@ -173,7 +177,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if recon:
         print("rests on reconstructions ([INFERRED]/[UNKNOWN]): " + ", ".join(recon))
     counts = {v: sum(r.verdict == v for r in results) for v in ("agrees", "disagrees", "inconclusive")}
-    print(f"{counts['agrees']} agrees, {counts['disagrees']} disagrees, {counts['inconclusive']} inconclusive "
+    print(f"{counts['agrees']} agrees, {counts['disagrees']} disagrees, "
+          f"{counts['inconclusive']} inconclusive "
           f"in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     failed = counts["disagrees"] > 0 or any(r.reason.startswith("error:") for r in results)
     return 1 if failed else 0

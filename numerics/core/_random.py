@@ -56,7 +56,9 @@ def as_generator(rng: RngLike) -> np.random.Generator:
     _rng_iv(rng)
     if isinstance(rng, np.random.Generator):
         return rng
-    return np.random.default_rng(None if rng is None else rng if isinstance(rng, np.random.SeedSequence) else int(rng))
+    if rng is None or isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    return np.random.default_rng(int(rng))
 
 
 def as_seed_sequence(rng: RngLike) -> np.random.SeedSequence:
