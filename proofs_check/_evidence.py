@@ -85,14 +85,16 @@ class Evidence:
         """Two-sided p-value of ``H0: the closed form is right`` (statistical evidence)."""
         raise NotImplementedError
 
-    def interval(self, level: float) -> tuple[float, float]:
+    def interval(self, level: float | None) -> tuple[float, float]:
         """Confidence interval at confidence ``level`` (statistical evidence)."""
         raise NotImplementedError
 
-    def decide(self, alpha: float) -> str:
+    def decide(self, alpha: float | None = None) -> str:
         """Verdict when tested at significance ``alpha``."""
         if self.reason:
             return "inconclusive"
+        if alpha is None:
+            raise ValueError("alpha must be given to decide statistical evidence")
         return "disagrees" if self.pvalue() <= alpha else "agrees"
 
 
@@ -114,8 +116,8 @@ class MeanEvidence(Evidence):
     def pvalue(self) -> float:
         return iv.t_pvalue(self.samples, self.predicted)
 
-    def interval(self, level: float) -> tuple[float, float]:
-        return iv.t_interval(self.samples, level)
+    def interval(self, level: float | None) -> tuple[float, float]:
+        return iv.t_interval(self.samples, 0.95 if level is None else level)
 
 
 @dataclass
@@ -144,7 +146,8 @@ class ProportionEvidence(Evidence):
             return iv.wilson_pvalue(self.successes, self.trials, self.predicted)
         return iv.binomial_pvalue(self.successes, self.trials, self.predicted)
 
-    def interval(self, level: float) -> tuple[float, float]:
+    def interval(self, level: float | None) -> tuple[float, float]:
+        level = 0.95 if level is None else level
         if self.method == "wilson":
             return iv.wilson_interval(self.successes, self.trials, level)
         return iv.clopper_pearson_interval(self.successes, self.trials, level)
@@ -190,7 +193,8 @@ class BootstrapEvidence(Evidence):
             replicates=self._expand,
         )
 
-    def interval(self, level: float) -> tuple[float, float]:
+    def interval(self, level: float | None) -> tuple[float, float]:
+        level = 0.95 if level is None else level
         if self.method == "bca":
             return iv.bca_interval(self.boot, self.estimate, self.acceleration, level)
         return iv.percentile_interval(self.boot, level, replicates=self._expand)
@@ -318,9 +322,9 @@ class CompositeEvidence(Evidence):
         m = len(self._stat)
         return min(1.0, m * min(v.pvalue() for v in self._stat.values()))
 
-    def interval(self, level: float) -> tuple[float, float]:
+    def interval(self, level: float | None) -> tuple[float, float]:
         part = self.parts[self.headline]
-        if part.statistical:
+        if part.statistical and level is not None:
             # Bonferroni inside the claim: each part is shown at level 1 - alpha / m.
             m = len(self._stat)
             return part.interval(1 - (1 - level) / m)

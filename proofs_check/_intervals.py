@@ -217,7 +217,7 @@ def jackknife_acceleration(data, statistic: Callable[[np.ndarray], float]) -> fl
 
 
 def _bias_correction(boot: np.ndarray, theta_hat: float) -> float:
-    frac = (np.count_nonzero(boot < theta_hat) + 0.5 * np.count_nonzero(boot == theta_hat)) / boot.size
+    frac = float(np.count_nonzero(boot < theta_hat) + 0.5 * np.count_nonzero(boot == theta_hat)) / boot.size
     frac = min(max(frac, 0.5 / boot.size), 1 - 0.5 / boot.size)
     return float(stats.norm.ppf(frac))
 
@@ -253,7 +253,7 @@ def bootstrap_pvalue(
     """
     b = check_samples(boot, "boot")
     n = b.size
-    frac = (np.count_nonzero(b < theta0) + 0.5 * np.count_nonzero(b == theta0)) / n
+    frac = float(np.count_nonzero(b < theta0) + 0.5 * np.count_nonzero(b == theta0)) / n
     frac = min(max(frac, 0.5 / n), 1 - 0.5 / n)
     if method == "percentile":
         if replicates is not None:

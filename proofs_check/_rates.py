@@ -106,11 +106,11 @@ class RateEvidence(Evidence):
         if self.trim:
             while True:
                 n_k = self.sizes[kept]
+                def curvature(m: np.ndarray, n_k: np.ndarray = n_k) -> float:
+                    return _curvature(n_k, pool(m, axis=0))
+
                 boot = iv.bootstrap_distribution(
-                    self.metrics[:, kept],
-                    lambda m, n_k=n_k: _curvature(n_k, pool(m, axis=0)),
-                    n_resamples=self.n_resamples,
-                    rng=self.rng,
+                    self.metrics[:, kept], curvature, n_resamples=self.n_resamples, rng=self.rng
                 )
                 curvature_p = iv.bootstrap_pvalue(boot, 0.0)
                 if curvature_p > self.curvature_level:
@@ -145,5 +145,6 @@ class RateEvidence(Evidence):
     def pvalue(self) -> float:
         return iv.bootstrap_pvalue(self.boot, self.predicted, replicates=self.metrics.shape[0])
 
-    def interval(self, level: float) -> tuple[float, float]:
+    def interval(self, level: float | None) -> tuple[float, float]:
+        level = 0.95 if level is None else level
         return iv.percentile_interval(self.boot, level, replicates=self.metrics.shape[0])

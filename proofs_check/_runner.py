@@ -174,7 +174,7 @@ def _result(
         "options": dict(c.options),
         "overrides": sorted(overrides),
     }
-    common = dict(
+    common: dict[str, Any] = dict(
         claim_id=c.id,
         title=c.title,
         subject=c.subject,
@@ -191,10 +191,11 @@ def _result(
         nan = float("nan")
         return CheckResult(
             predicted=nan, estimate=nan, ci_low=nan, ci_high=nan, level=None, method="error",
-            verdict="inconclusive", reason=f"error: {outcome.error.splitlines()[0]}",
+            verdict="inconclusive", reason=f"error: {(outcome.error or '?').splitlines()[0]}",
             details={"traceback": outcome.error}, family=family, **common,
         )
     details = dict(ev.details)
+    level: float | None
     if ev.statistical and not ev.reason and alpha is not None:
         verdict = ev.decide(alpha)
         lo, hi = ev.interval(1 - alpha)
@@ -271,7 +272,7 @@ def run_claims(
     alpha = 1 - level
     total = len(claims)
     own = executor is None
-    pool = make_executor(jobs) if own else executor
+    pool: cf.Executor = make_executor(jobs) if executor is None else executor
     outcomes: list[_Outcome | None] = [None] * total
     try:
         def finish(i: int, outcome: _Outcome, done: int) -> None:
@@ -305,7 +306,7 @@ def run_claims(
         if o.evidence is not None and o.evidence.statistical and not o.evidence.reason
     ]
     pvals = [done_outcomes[i].evidence.pvalue() for i in tested]  # type: ignore[union-attr]
-    _, tested_at = holm(pvals, alpha) if tested else ([], [])
+    tested_at = holm(pvals, alpha)[1] if tested else np.zeros(0)
     alpha_of = {i: float(a) for i, a in zip(tested, tested_at, strict=True)}
     k = len(tested)
     results = []

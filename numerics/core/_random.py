@@ -121,7 +121,7 @@ def set_thread_count(count: int) -> None:
     """
     import numba
 
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     if isinstance(count, bool) or not isinstance(count, int | np.integer) or not 1 <= count <= limit:
         raise ValueError(f"count must be an integer in [1, {limit}], got {count!r}")
     numba.set_num_threads(int(count))
