@@ -24,6 +24,7 @@ __all__ = [
     "CompositeEvidence",
     "Evidence",
     "ExactEvidence",
+    "LabelEvidence",
     "MeanEvidence",
     "ProportionEvidence",
     "float_tolerance",
@@ -237,6 +238,41 @@ class ExactEvidence(Evidence):
 
 
 @dataclass
+class LabelEvidence(Evidence):
+    """A categorical verdict of a numerical procedure against the one theory predicts.
+
+    Used for rank tests (``independent`` / ``dependent``) and symbolic proofs
+    (``zero`` / ``nonzero``).  ``agrees`` iff the labels match; an observed label listed in
+    ``undecided`` (e.g. a rank ratio between the thresholds) gives ``inconclusive``.
+    ``value`` is the number behind the observed label (e.g. ``s_min / s_max``).
+    """
+
+    expected: str
+    observed: str
+    value: float = float("nan")
+    method: str = "label"
+    undecided: tuple[str, ...] = ("inconclusive",)
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    statistical: bool = False
+
+    def __post_init__(self) -> None:
+        self.predicted = self.value if self.observed == self.expected else float("nan")
+        self.estimate = self.value
+        self.details = {**self.details, "expected": self.expected, "observed": self.observed}
+        if self.observed in self.undecided and not self.reason:
+            self.reason = f"procedure undecided ({self.observed}); expected {self.expected}"
+
+    def interval(self, level: float | None = None) -> tuple[float, float]:
+        return self.value, self.value
+
+    def decide(self, alpha: float | None = None) -> str:
+        if self.reason:
+            return "inconclusive"
+        return "agrees" if self.observed == self.expected else "disagrees"
+
+
+@dataclass
 class BandEvidence(Evidence):
     """A point estimate against a fixed band (leading-order or asymptotic formulas).
 
@@ -285,10 +321,13 @@ class CompositeEvidence(Evidence):
     parts: Mapping[str, Evidence]
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    primary: str | None = None
 
     def __post_init__(self) -> None:
         if not self.parts:
             raise ValueError("parts must hold at least one evidence")
+        if self.primary is not None and self.primary not in self.parts:
+            raise ValueError(f"primary must name one of the parts, got {self.primary!r}")
         self.parts = dict(self.parts)
         self._stat = {k: v for k, v in self.parts.items() if v.statistical and not v.reason}
         self._exact = {k: v for k, v in self.parts.items() if not v.statistical}
@@ -296,11 +335,22 @@ class CompositeEvidence(Evidence):
         forced = [f"{k}: {v.reason}" for k, v in self.parts.items() if v.reason]
         if forced and not self.reason:
             self.reason = "; ".join(forced)
-        self.headline = self._weakest()
+        weakest = self._weakest()
+        weak = self.parts[weakest]
+        failing = not weak.statistical and weak.decide(None) == "disagrees"
+        # Show the named primary part unless another part fails.
+        self.headline = self.primary if self.primary is not None and not failing else weakest
         part = self.parts[self.headline]
-        self.predicted = part.predicted
-        self.estimate = part.estimate
-        self.method = f"{part.method} ({self.headline}; {len(self.parts)} parts)"
+        if isinstance(part, LabelEvidence):
+            # Categorical parts have no number to show: report how many parts agree.
+            agree = sum(v.decide(None) == "agrees" for v in self.parts.values() if not v.statistical)
+            self.predicted = float(len(self._exact))
+            self.estimate = float(agree)
+            self.method = f"parts agreeing ({len(self.parts)} parts; weakest: {self.headline})"
+        else:
+            self.predicted = part.predicted
+            self.estimate = part.estimate
+            self.method = f"{part.method} ({self.headline}; {len(self.parts)} parts)"
 
     def _weakest(self) -> str:
         failing = [k for k, v in self._exact.items() if v.decide() != "agrees"]
@@ -312,6 +362,8 @@ class CompositeEvidence(Evidence):
         def closeness(k: str) -> float:
             # How much of its tolerance an exact part uses (largest = weakest).
             v = self.parts[k]
+            if isinstance(v, LabelEvidence):
+                return 0.0
             gap = abs(v.estimate - v.predicted)
             tol = getattr(v, "tolerance", 0.0)
             return gap / tol if tol > 0 else (0.0 if gap == 0 else math.inf)
@@ -324,6 +376,8 @@ class CompositeEvidence(Evidence):
 
     def interval(self, level: float | None) -> tuple[float, float]:
         part = self.parts[self.headline]
+        if isinstance(part, LabelEvidence):
+            return self.estimate, self.estimate
         if part.statistical and level is not None:
             # Bonferroni inside the claim: each part is shown at level 1 - alpha / m.
             m = len(self._stat)

@@ -159,3 +159,24 @@ def test_claim_validation(fields, name):
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_label_evidence_and_composite_headline():
+    from proofs_check import LabelEvidence
+
+    assert LabelEvidence("dependent", "dependent", 1e-16).decide() == "agrees"
+    assert LabelEvidence("dependent", "independent", 0.3).decide() == "disagrees"
+    undecided = LabelEvidence("dependent", "inconclusive", 1e-9)
+    assert undecided.decide() == "inconclusive" and "undecided" in undecided.reason
+    comp = CompositeEvidence({"a": LabelEvidence("zero", "zero"), "b": LabelEvidence("zero", "zero")})
+    assert (comp.predicted, comp.estimate) == (2.0, 2.0) and comp.decide() == "agrees"
+    mixed = CompositeEvidence(
+        {"main": ExactEvidence(1.0, 1.0, 1e-12), "side": ExactEvidence(0.0, 1e-13, 1e-12)}, primary="main"
+    )
+    assert mixed.headline == "main"
+    broken = CompositeEvidence(
+        {"main": ExactEvidence(1.0, 1.0, 1e-12), "side": ExactEvidence(0.0, 1.0, 1e-12)}, primary="main"
+    )
+    assert broken.headline == "side" and broken.decide() == "disagrees"
+    with pytest.raises(ValueError, match="primary"):
+        CompositeEvidence({"a": LabelEvidence("x", "x")}, primary="zz")
