@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from proofs_check._registry import SCALES, Claim, find_claims, get_claim, registered_claims
+from proofs_check._report import write_report
 from proofs_check._result import CheckResult, package_versions
 from proofs_check._runner import DEFAULT_SEED, default_jobs, run_claims
 
@@ -71,6 +72,8 @@ def _parser() -> _Parser:
                     help=f"worker processes (default: cores = {default_jobs()})")
     rn.add_argument("--level", type=_level, default=0.95,
                     help="family-wise confidence level (default 0.95)")
+    rn.add_argument("--report", metavar="DIR",
+                    help="write a Markdown report (with log-log plots of rate claims) into DIR")
     rn.add_argument("--json", metavar="FILE",
                     help="write the results as JSON (kept up to date while running)")
     return p
@@ -166,6 +169,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 130
     if args.json:
         _write_json(args.json, {**header, "complete": True, "results": [r.to_dict() for r in results]})
+    if args.report:
+        path = write_report(results, args.report)
+        print(f"report written to {path}", file=sys.stderr)
     print(_table(results))
     print()
     for r in results:

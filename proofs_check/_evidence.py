@@ -332,6 +332,7 @@ class CompositeEvidence(Evidence):
         self._stat = {k: v for k, v in self.parts.items() if v.statistical and not v.reason}
         self._exact = {k: v for k, v in self.parts.items() if not v.statistical}
         self.statistical = bool(self._stat)
+        self.details = {**self.details, "part_details": {k: v.details for k, v in self.parts.items()}}
         forced = [f"{k}: {v.reason}" for k, v in self.parts.items() if v.reason]
         if forced and not self.reason:
             self.reason = "; ".join(forced)

@@ -134,12 +134,26 @@ class RateEvidence(Evidence):
         self.boot = iv.bootstrap_distribution(
             self.metrics[:, kept], slope, n_resamples=self.n_resamples, rng=self.rng
         )
+        centres = pool(self.metrics, axis=0)
+        lo, hi = self.interval(0.95)
         self.details = {
             **self.details,
             "sizes_kept": [float(v) for v in n_k],
             "sizes_dropped": dropped,
             "curvature_pvalue": curvature_p,
             "replicates": int(self.metrics.shape[0]),
+            # Everything a log-log plot needs (see proofs_check._report).
+            "rate_curve": {
+                "sizes": [float(v) for v in self.sizes],
+                "centres": [float(v) for v in centres],
+                "q25": [float(v) for v in np.quantile(self.metrics, 0.25, axis=0)],
+                "q75": [float(v) for v in np.quantile(self.metrics, 0.75, axis=0)],
+                "kept": [int(i) for i in kept],
+                "slope": float(self.estimate),
+                "slope_ci95": [float(lo), float(hi)],
+                "theory_slope": float(self.predicted),
+                "centre": self.centre,
+            },
         }
 
     def pvalue(self) -> float:
