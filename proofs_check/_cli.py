@@ -1,7 +1,8 @@
 """The ``proofs-check`` command line.
 
-Exit status: 0 when nothing disagrees, 1 when a claim disagrees or fails to run, 2 on a
-usage error (one line on stderr, never a traceback), 130 when interrupted.
+Exit status: 0 when nothing disagrees, 1 when a claim disagrees or fails to run (or a
+``gmm`` point does not converge), 2 on a usage error (one line on stderr, never a
+traceback), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from proofs_check._gmm_cli import add_gmm_parser, run_gmm
 from proofs_check._registry import SCALES, Claim, find_claims, get_claim, registered_claims
 from proofs_check._report import write_report
 from proofs_check._result import CheckResult, package_versions
 from proofs_check._runner import DEFAULT_SEED, default_jobs, run_claims
+from theory.gmm import FixedPointError
 
 __all__ = ["main"]
 
@@ -72,6 +75,7 @@ def _parser() -> _Parser:
                     help=f"worker processes (default: cores = {default_jobs()})")
     rn.add_argument("--level", type=_level, default=0.95,
                     help="family-wise confidence level (default 0.95)")
+    add_gmm_parser(sub)
     rn.add_argument("--report", metavar="DIR",
                     help="write a Markdown report (with log-log plots of rate claims) into DIR")
     rn.add_argument("--json", metavar="FILE",
@@ -194,8 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``proofs-check``; returns the exit status."""
     try:
         args = _parser().parse_args(argv)
-        handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run}[args.command]
+        handler = {"list": _cmd_list, "show": _cmd_show, "run": _cmd_run, "gmm": run_gmm}[args.command]
         return handler(args)
+    except FixedPointError as exc:
+        print(f"proofs-check: error: fixed point did not converge: {' '.join(str(exc).split())}",
+              file=sys.stderr)
+        return 1
     except (UsageError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         print(f"proofs-check: error: {msg}", file=sys.stderr)
