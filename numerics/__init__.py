@@ -1,10 +1,13 @@
 """Compiled Monte Carlo simulators and estimators (numpy + numba).
 
-Subpackages, one per subject: :mod:`numerics.core` (softmax kernels, mixture sampler,
-random-stream helpers).
+Subpackages, one per subject:
+
+- :mod:`numerics.core`: softmax kernels, mixture sampler, random-stream helpers;
+- :mod:`numerics.moe`: regression MoE models, the Levenberg–Marquardt fitter, Voronoi
+  losses, rank tests.
 """
 
-from numerics import core
+from numerics import core, moe
 from numerics.core import as_generator, kernel_seeds
 
-__all__ = ["as_generator", "core", "kernel_seeds"]
+__all__ = ["as_generator", "core", "kernel_seeds", "moe"]

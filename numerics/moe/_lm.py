@@ -1,0 +1,657 @@
+"""Compiled Levenberg-Marquardt least squares with a tanh box map (spec §7.4)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from numerics.moe._model import (
+    MoEModel,
+    _model_point,
+    _sigmoid,
+    _vector_iv,
+    as_design,
+    reference_jacobian,
+)
+from numerics.moe._sampler import box_iv, move_inside
+
+__all__ = ["BatchFit", "FitResult", "LeastSquaresProblem", "fit_lm", "fit_lm_batch"]
+
+# status codes of a single start
+STATUS_CAP = 0  # max_nfev reached
+STATUS_GTOL = 1
+STATUS_FTOL = 2
+STATUS_XTOL = 3
+STATUS_ZERO = 4  # exact zero residual
+STATUS_STALL = -1  # damping overflow (no acceptable step representable)
+
+
+# ----------------------------------------------------------------------------- kernels
+@njit(cache=True, error_model="numpy")
+def _phi_to_theta(phi, mid, half, boxed, theta, dtdphi):
+    for j in range(phi.shape[0]):
+        if boxed[j]:
+            t = math.tanh(phi[j])
+            theta[j] = mid[j] + half[j] * t
+            dtdphi[j] = half[j] * (1.0 - t * t)
+        else:
+            theta[j] = phi[j]
+            dtdphi[j] = 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def _cholesky_solve(m, rhs, low, out):
+    """Solve m out = rhs for symmetric positive definite m; False if not SPD."""
+    p = m.shape[0]
+    for i in range(p):
+        for j in range(i + 1):
+            acc = m[i, j]
+            for q in range(j):
+                acc -= low[i, q] * low[j, q]
+            if i == j:
+                if not acc > 0.0:
+                    return False
+                low[i, i] = math.sqrt(acc)
+            else:
+                low[i, j] = acc / low[j, j]
+    for i in range(p):
+        acc = rhs[i]
+        for q in range(i):
+            acc -= low[i, q] * out[q]
+        out[i] = acc / low[i, i]
+    for i in range(p - 1, -1, -1):
+        acc = out[i]
+        for q in range(i + 1, p):
+            acc -= low[q, i] * out[q]
+        out[i] = acc / low[i, i]
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def _accumulate(jrow, res, jtj, jtr):
+    p = jrow.shape[0]
+    for a in range(p):
+        ja = jrow[a]
+        jtr[a] -= ja * res
+        for b in range(a + 1):
+            jtj[a, b] += ja * jrow[b]
+
+
+@njit(cache=True, error_model="numpy")
+def _normal_equations_linear_1d(x, y, n, theta, dtdphi, jtj, jtr, phi_b, s_b, h_b, jrow, k,
+                                gate, score, pg):
+    """Fast path of :func:`_normal_equations` for linear experts and d = 1.
+
+    Same arithmetic, in the same order, as the generic path; the model branches are hoisted
+    out of the loop over points, which makes it several times faster.
+    """
+    stride = pg + 2
+    total = 0.0
+    for t in range(n):
+        xt = x[t, 0]
+        q = 0
+        if score != 2:
+            phi_b[0] = xt * xt
+            q = 1
+        if score != 1:
+            phi_b[q] = xt
+            q += 1
+        phi_b[q] = 1.0
+        f = 0.0
+        if gate == 0:
+            for i in range(k):
+                off = i * stride
+                acc = 0.0
+                for q in range(pg):
+                    acc += theta[off + q] * phi_b[q]
+                h = theta[off + pg + 1] + theta[off + pg] * xt
+                sg = _sigmoid(acc)
+                f += sg * h
+                dsg = sg * (1.0 - sg) * h
+                for q in range(pg):
+                    jrow[off + q] = dsg * phi_b[q] * dtdphi[off + q]
+                jrow[off + pg] = sg * xt * dtdphi[off + pg]
+                jrow[off + pg + 1] = sg * dtdphi[off + pg + 1]
+        else:
+            m = 0.0  # the pinned atom's score
+            for i in range(k):
+                off = i * stride
+                acc = 0.0
+                if i < k - 1:
+                    for q in range(pg):
+                        acc += theta[off + q] * phi_b[q]
+                    eo = off + pg
+                else:
+                    eo = off
+                s_b[i] = acc
+                h_b[i] = theta[eo + 1] + theta[eo] * xt
+                if acc > m:
+                    m = acc
+            tot = 0.0
+            for i in range(k):
+                s_b[i] = math.exp(s_b[i] - m)
+                tot += s_b[i]
+            for i in range(k):
+                s_b[i] /= tot
+                f += s_b[i] * h_b[i]
+            for i in range(k):
+                off = i * stride
+                if i < k - 1:
+                    dg = s_b[i] * (h_b[i] - f)
+                    for q in range(pg):
+                        jrow[off + q] = dg * phi_b[q] * dtdphi[off + q]
+                    eo = off + pg
+                else:
+                    eo = off
+                jrow[eo] = s_b[i] * xt * dtdphi[eo]
+                jrow[eo + 1] = s_b[i] * dtdphi[eo + 1]
+        res = y[t] - f
+        total += res * res
+        _accumulate(jrow, res, jtj, jtr)
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _normal_equations(x, y, n, theta, dtdphi, jtj, jtr, phi_b, s_b, h_b, dh_b, jrow, k, gate,
+                      score, expert, act, pg, pe):
+    """Return S = sum r^2, r = (y - f)/sqrt(n); fill J'J and J'r (phi coordinates)."""
+    p = theta.shape[0]
+    for a in range(p):
+        jtr[a] = 0.0
+        for b in range(p):
+            jtj[a, b] = 0.0
+    if expert == 0 and x.shape[1] == 1:
+        total = _normal_equations_linear_1d(x, y, n, theta, dtdphi, jtj, jtr, phi_b, s_b, h_b,
+                                            jrow, k, gate, score, pg)
+    else:
+        total = 0.0
+        for t in range(n):
+            f = _model_point(x, t, theta, k, gate, score, expert, act, pg, pe, True,
+                             phi_b, s_b, h_b, dh_b, jrow)
+            res = y[t] - f
+            total += res * res
+            for a in range(p):
+                jrow[a] *= dtdphi[a]
+            _accumulate(jrow, res, jtj, jtr)
+    inv_n = 1.0 / n
+    for a in range(p):
+        jtr[a] *= inv_n
+        for b in range(a + 1):
+            jtj[a, b] *= inv_n
+            jtj[b, a] = jtj[a, b]
+    return total * inv_n
+
+@njit(cache=True, error_model="numpy")
+def _lm_single(x, y, n, phi0, mid, half, boxed, xtol, ftol, gtol, max_nfev, phi_out, k, gate,
+               score, expert, act, pg, pe):
+    """One LM run from phi0; returns (S, nfev, status); the minimiser goes to phi_out."""
+    p = phi0.shape[0]
+    phi = phi0.copy()
+    trial = np.empty(p)
+    theta = np.empty(p)
+    dtdphi = np.empty(p)
+    jtj = np.empty((p, p))
+    jtr = np.empty(p)
+    jtj_t = np.empty((p, p))
+    jtr_t = np.empty(p)
+    mat = np.empty((p, p))
+    low = np.zeros((p, p))
+    rhs = np.empty(p)
+    step = np.empty(p)
+    diag = np.empty(p)
+    phi_b = np.empty(pg)
+    s_b = np.empty(k)
+    h_b = np.empty(k)
+    dh_b = np.empty((k, pe))
+    jrow = np.zeros(p)
+
+    _phi_to_theta(phi, mid, half, boxed, theta, dtdphi)
+    ssq = _normal_equations(x, y, n, theta, dtdphi, jtj, jtr, phi_b, s_b, h_b, dh_b, jrow, k,
+                           gate, score, expert, act, pg, pe)
+    nfev = 1
+    for a in range(p):
+        cn = math.sqrt(jtj[a, a])
+        diag[a] = cn if cn > 0.0 else 1.0
+    mu = 1e-6
+    nu = 2.0
+    status = STATUS_CAP
+    while True:
+        if ssq == 0.0:
+            status = STATUS_ZERO
+            break
+        gmax = 0.0
+        rn = math.sqrt(ssq)
+        for a in range(p):
+            cn = math.sqrt(jtj[a, a])
+            if cn > 0.0:
+                g = abs(jtr[a]) / (cn * rn)
+                if g > gmax:
+                    gmax = g
+        if gmax <= gtol:
+            status = STATUS_GTOL
+            break
+        if nfev >= max_nfev:
+            status = STATUS_CAP
+            break
+        for a in range(p):
+            rhs[a] = -jtr[a]
+            for b in range(p):
+                mat[a, b] = jtj[a, b]
+            mat[a, a] += mu * diag[a] * diag[a]
+        if not _cholesky_solve(mat, rhs, low, step):
+            mu *= nu
+            nu *= 2.0
+            if mu > 1e300:
+                status = STATUS_STALL
+                break
+            continue
+        dnorm = 0.0
+        xnorm = 0.0
+        lin = 0.0
+        quad = 0.0
+        for a in range(p):
+            dnorm += (diag[a] * step[a]) ** 2
+            xnorm += (diag[a] * phi[a]) ** 2
+            lin += step[a] * jtr[a]
+            acc = 0.0
+            for b in range(p):
+                acc += jtj[a, b] * step[b]
+            quad += step[a] * acc
+            trial[a] = phi[a] + step[a]
+        dnorm = math.sqrt(dnorm)
+        xnorm = math.sqrt(xnorm)
+        pred = -(2.0 * lin + quad)
+        _phi_to_theta(trial, mid, half, boxed, theta, dtdphi)
+        ssq_t = _normal_equations(x, y, n, theta, dtdphi, jtj_t, jtr_t, phi_b, s_b, h_b,
+                                  dh_b, jrow, k, gate, score, expert, act, pg, pe)
+        nfev += 1
+        ared = ssq - ssq_t
+        rho = ared / pred if pred > 0.0 else -1.0
+        ssq_old = ssq
+        if rho > 1e-4 and ssq_t == ssq_t:
+            for a in range(p):
+                phi[a] = trial[a]
+                jtr[a] = jtr_t[a]
+                for b in range(p):
+                    jtj[a, b] = jtj_t[a, b]
+                cn = math.sqrt(jtj[a, a])
+                if cn > diag[a]:
+                    diag[a] = cn
+            ssq = ssq_t
+            mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+            nu = 2.0
+        else:
+            mu *= nu
+            nu *= 2.0
+            if mu > 1e300:
+                status = STATUS_STALL
+                break
+        if abs(ared) <= ftol * ssq_old and pred <= ftol * ssq_old and rho <= 2.0:
+            status = STATUS_FTOL
+            break
+        if dnorm <= xtol * xnorm:
+            status = STATUS_XTOL
+            break
+    for a in range(p):
+        phi_out[a] = phi[a]
+    return ssq, nfev, status
+
+@njit(cache=True, error_model="numpy")
+def _lm_multistart(x, y, n, starts, mid, half, boxed, xtol, ftol, gtol, max_nfev, theta_out,
+                   obj_out, nfev_out, status_out, k, gate, score, expert, act, pg, pe):
+    p = starts.shape[1]
+    phi = np.empty(p)
+    best_phi = np.empty(p)
+    best = -1
+    best_obj = np.inf
+    for st in range(starts.shape[0]):
+        obj, nfev, status = _lm_single(x, y, n, starts[st], mid, half, boxed, xtol, ftol,
+                                       gtol, max_nfev, phi, k, gate, score, expert, act, pg,
+                                       pe)
+        obj_out[st] = obj
+        nfev_out[st] = nfev
+        status_out[st] = status
+        if best < 0 or obj < best_obj:
+            best = st
+            best_obj = obj
+            for a in range(p):
+                best_phi[a] = phi[a]
+    dtdphi = np.empty(p)
+    _phi_to_theta(best_phi, mid, half, boxed, theta_out, dtdphi)
+    return best
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _lm_batch_kernel(xs, ys, reps, sizes, starts, mid, half, boxed, xtol, ftol, gtol, max_nfev,
+                     theta_out, obj_out, nfev_out, status_out, best_out, k, gate, score, expert,
+                     act, pg, pe):
+    for f in prange(reps.shape[0]):
+        r = reps[f]
+        best_out[f] = _lm_multistart(xs[r], ys[r], sizes[f], starts[f], mid, half, boxed, xtol,
+                                     ftol, gtol, max_nfev, theta_out[f], obj_out[f], nfev_out[f],
+                                     status_out[f], k, gate, score, expert, act, pg, pe)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Result of one multi-start LM fit.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (p,)
+        Estimate from the start with the lowest objective.
+    objective : float
+        ``sum_i r_i^2 = mean (Y_i - f(X_i))^2`` at ``theta``.
+    nfev : int
+        Evaluations of the best start.
+    capped : bool
+        Whether the best start stopped at ``max_nfev``.
+    status : int
+        Stopping reason of the best start: 0 cap, 1 gtol, 2 ftol, 3 xtol, 4 zero residual,
+        -1 damping overflow.
+    best_start : int
+        Index of the best start.
+    objectives, nfevs, statuses : ndarray, shape (S,)
+        Per start.
+    """
+
+    theta: np.ndarray
+    objective: float
+    nfev: int
+    capped: bool
+    status: int
+    best_start: int
+    objectives: np.ndarray
+    nfevs: np.ndarray
+    statuses: np.ndarray
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """Results of :func:`fit_lm_batch`, one row per requested (replicate, n) fit.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (F, p)
+    objective : ndarray, shape (F,)
+        Objective of the kept start.
+    best_start : ndarray of int, shape (F,)
+    objectives : ndarray, shape (F, S)
+    nfev, status : ndarray of int, shape (F, S)
+        Evaluation counts and stopping reasons of every start.
+    capped : ndarray of bool, shape (F,)
+        Whether the kept start stopped at the evaluation cap.
+    """
+
+    theta: np.ndarray
+    objective: np.ndarray
+    best_start: np.ndarray
+    objectives: np.ndarray
+    nfev: np.ndarray
+    status: np.ndarray
+    capped: np.ndarray
+
+
+def _tol_iv(xtol, ftol, gtol, max_nfev):
+    for name, v in (("xtol", xtol), ("ftol", ftol), ("gtol", gtol)):
+        if not np.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be finite and >= 0, got {v}")
+    if isinstance(max_nfev, bool) or not isinstance(max_nfev, int | np.integer) or max_nfev < 1:
+        raise ValueError(f"max_nfev must be an integer >= 1, got {max_nfev!r}")
+
+
+def _box_map(lower, upper):
+    boxed = np.isfinite(lower)
+    lo, hi = np.where(boxed, lower, 0.0), np.where(boxed, upper, 0.0)
+    mid = np.where(boxed, 0.5 * (lo + hi), 0.0)
+    half = np.where(boxed, 0.5 * (hi - lo), 1.0)
+    return np.ascontiguousarray(mid), np.ascontiguousarray(half), np.ascontiguousarray(boxed)
+
+
+def _starts_to_phi(starts, lower, upper, mid, half, boxed):
+    """Map starts (..., p) to phi (after moving them inside the box)."""
+    inside = move_inside(starts, lower, upper)
+    ratio = np.where(boxed, (inside - mid) / half, 0.0)
+    return np.ascontiguousarray(np.where(boxed, np.arctanh(ratio), inside))
+
+
+def _starts_iv(starts, p, name="starts"):
+    starts = np.asarray(starts, dtype=np.float64)
+    if starts.ndim == 1:
+        starts = starts[None, :]
+    if starts.ndim != 2 or starts.shape[1] != p or starts.shape[0] < 1:
+        raise ValueError(f"{name} must have shape (S, {p}) with S >= 1, got {starts.shape}")
+    if not np.all(np.isfinite(starts)):
+        raise ValueError(f"{name} must be finite")
+    return starts
+
+
+def _fit_lm_iv(model, x, y, starts, lower, upper, xtol, ftol, gtol, max_nfev):
+    if not isinstance(model, MoEModel):
+        raise ValueError(f"model must be a MoEModel, got {type(model).__name__}")
+    x = as_design(x, model.d)
+    y = _vector_iv(y, "y")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have length n = {x.shape[0]}, got {y.shape[0]}")
+    lower, upper = box_iv(lower, upper)
+    p = lower.shape[0]
+    model.n_atoms(np.zeros(p))
+    starts = _starts_iv(starts, p)
+    _tol_iv(xtol, ftol, gtol, max_nfev)
+    return x, y, starts, lower, upper
+
+
+def fit_lm(model: MoEModel, x, y, starts, lower, upper, *, xtol: float = 1e-13,
+           ftol: float = 1e-13, gtol: float = 1e-13, max_nfev: int = 1500) -> FitResult:
+    """Least-squares fit of ``model`` by compiled Levenberg-Marquardt from several starts.
+
+    Parameters
+    ----------
+    model : MoEModel
+        Model; ``k`` is read from the length of the box.
+    x : array_like, shape (n,) or (n, d)
+        Inputs.
+    y : array_like, shape (n,)
+        Responses.
+    starts : array_like, shape (S, p) or (p,)
+        Starts in parameter space; a start on or outside a face is moved inside by
+        ``1e-3`` half-widths.
+    lower, upper : array_like, shape (p,)
+        Box; a coordinate with ``lower = -inf, upper = +inf`` is unconstrained.
+    xtol, ftol, gtol : float, default 1e-13
+        MINPACK-style tolerances: scaled step, relative actual and predicted reduction of the
+        sum of squares, and the cosine between the residual and the Jacobian columns.
+    max_nfev : int, default 1500
+        Evaluations (residuals with Jacobian) per start.
+
+    Returns
+    -------
+    FitResult
+
+    Notes
+    -----
+    Spec §7.4 [INFERRED protocol]: residuals ``(Y_i - f(X_i))/sqrt(n)``, analytic Jacobian,
+    box through ``theta = m + w tanh(phi)``.  Steps solve the damped normal equations
+    ``(J'J + mu D^2) delta = -J'r`` by Cholesky, ``D`` the running maximum of the column norms
+    (as MINPACK), with Nielsen's damping update; the estimator is the least-squares
+    estimator of §3.1 ([RELATED:2405.13997]).
+    """
+    x, y, starts, lower, upper = _fit_lm_iv(model, x, y, starts, lower, upper, xtol, ftol, gtol,
+                                            max_nfev)
+    p = lower.shape[0]
+    mid, half, boxed = _box_map(lower, upper)
+    sphi = _starts_to_phi(starts, lower, upper, mid, half, boxed)
+    n_st = starts.shape[0]
+    theta = np.empty(p)
+    objs = np.empty(n_st)
+    nfevs = np.empty(n_st, dtype=np.int64)
+    stats = np.empty(n_st, dtype=np.int64)
+    best = _lm_multistart(x, y, x.shape[0], sphi, mid, half, boxed, float(xtol), float(ftol),
+                          float(gtol), int(max_nfev), theta, objs, nfevs, stats,
+                          model.n_atoms(theta), *model.codes, model.n_gate, model.n_expert)
+    return FitResult(theta=theta, objective=float(objs[best]), nfev=int(nfevs[best]),
+                     capped=bool(stats[best] == STATUS_CAP), status=int(stats[best]),
+                     best_start=int(best), objectives=objs, nfevs=nfevs, statuses=stats)
+
+
+def fit_lm_batch(model: MoEModel, xs, ys, replicates, sizes, starts, lower, upper, *,
+                 xtol: float = 1e-13, ftol: float = 1e-13, gtol: float = 1e-13,
+                 max_nfev: int = 1500) -> BatchFit:
+    """Run many (replicate, n) fits in parallel; bit-identical for any number of threads.
+
+    Parameters
+    ----------
+    model : MoEModel
+        Model.
+    xs : array_like, shape (R, n_max, d) or (R, n_max) for d = 1
+        Inputs of every replicate (from :func:`sample_regression`).
+    ys : array_like, shape (R, n_max)
+        Responses of every replicate.
+    replicates : array_like of int, shape (F,)
+        Row of ``xs``/``ys`` used by fit ``f``.
+    sizes : array_like of int, shape (F,)
+        Fit ``f`` uses the first ``sizes[f]`` points (nested design).
+    starts : array_like, shape (F, S, p)
+        Starts of each fit in parameter space (perturbations drawn in Python, e.g. with
+        :func:`perturb_starts` and :func:`start_rng`).
+    lower, upper : array_like, shape (p,)
+        Box shared by all fits.
+    xtol, ftol, gtol, max_nfev
+        As in :func:`fit_lm`.
+
+    Returns
+    -------
+    BatchFit
+
+    Notes
+    -----
+    Spec §7.4 (protocol [INFERRED]).  Each fit is a serial computation with a fixed summation
+    order and the fits are independent, so the parallel loop (chunk size 1) cannot change any
+    bit.
+    """
+    if not isinstance(model, MoEModel):
+        raise ValueError(f"model must be a MoEModel, got {type(model).__name__}")
+    xs = np.asarray(xs, dtype=np.float64)
+    if xs.ndim == 2 and model.d == 1:
+        xs = xs[:, :, None]
+    if xs.ndim != 3 or xs.shape[2] != model.d or xs.shape[1] < 1:
+        raise ValueError(f"xs must have shape (R, n_max, {model.d}), got {xs.shape}")
+    ys = np.asarray(ys, dtype=np.float64)
+    if ys.shape != xs.shape[:2]:
+        raise ValueError(f"ys must have shape {xs.shape[:2]}, got {ys.shape}")
+    if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+        raise ValueError("xs and ys must be finite")
+    reps = np.asarray(replicates)
+    sz = np.asarray(sizes)
+    if reps.ndim != 1 or sz.shape != reps.shape or reps.shape[0] < 1:
+        raise ValueError(f"replicates and sizes must be 1-D of equal length >= 1, got "
+                         f"{reps.shape} and {sz.shape}")
+    if not (np.issubdtype(reps.dtype, np.integer) and np.issubdtype(sz.dtype, np.integer)):
+        raise ValueError("replicates and sizes must be integer arrays")
+    if np.any(reps < 0) or np.any(reps >= xs.shape[0]):
+        raise ValueError(f"replicates must lie in [0, {xs.shape[0] - 1}], got {reps}")
+    if np.any(sz < 1) or np.any(sz > xs.shape[1]):
+        raise ValueError(f"sizes must lie in [1, {xs.shape[1]}] (n >= 1), got {sz}")
+    lower, upper = box_iv(lower, upper)
+    p = lower.shape[0]
+    model.n_atoms(np.zeros(p))
+    starts = np.asarray(starts, dtype=np.float64)
+    if starts.ndim != 3 or starts.shape[0] != reps.shape[0] or starts.shape[2] != p:
+        raise ValueError(f"starts must have shape ({reps.shape[0]}, S, {p}), got {starts.shape}")
+    if not np.all(np.isfinite(starts)):
+        raise ValueError("starts must be finite")
+    _tol_iv(xtol, ftol, gtol, max_nfev)
+    return _run_batch(model, xs, ys, reps.astype(np.int64), sz.astype(np.int64), starts, lower,
+                      upper, xtol, ftol, gtol, max_nfev)
+
+
+def _run_batch(model, xs, ys, reps, sizes, starts, lower, upper, xtol, ftol, gtol, max_nfev):
+    """Map validated starts to phi, run the specialised kernel, collect a BatchFit."""
+    p = lower.shape[0]
+    k = model.n_atoms(np.zeros(p))
+    mid, half, boxed = _box_map(lower, upper)
+    sphi = _starts_to_phi(starts, lower, upper, mid, half, boxed)
+    n_fit, n_st = starts.shape[:2]
+    theta = np.empty((n_fit, p))
+    objs = np.empty((n_fit, n_st))
+    nfev = np.empty((n_fit, n_st), dtype=np.int64)
+    stat = np.empty((n_fit, n_st), dtype=np.int64)
+    best = np.empty(n_fit, dtype=np.int64)
+    with numba.parallel_chunksize(1):
+        _lm_batch_kernel(np.ascontiguousarray(xs), np.ascontiguousarray(ys), reps, sizes, sphi,
+                         mid, half, boxed, float(xtol), float(ftol), float(gtol), int(max_nfev),
+                         theta, objs, nfev, stat, best, k, *model.codes, model.n_gate,
+                         model.n_expert)
+    idx = np.arange(n_fit)
+    return BatchFit(theta=theta, objective=objs[idx, best], best_start=best, objectives=objs,
+                    nfev=nfev, status=stat, capped=stat[idx, best] == STATUS_CAP)
+
+
+class LeastSquaresProblem:
+    """The LM problem of :func:`fit_lm` in the unconstrained coordinates ``phi``.
+
+    Exposes the residual vector and its Jacobian as plain callables, so that an external
+    solver (e.g. ``scipy.optimize.least_squares(method="lm")`` in a benchmark or a test) can
+    run exactly the same problem; ``numerics`` itself never imports scipy.
+
+    Parameters
+    ----------
+    model : MoEModel
+    x, y : array_like
+        Data as in :func:`fit_lm`.
+    lower, upper : array_like, shape (p,)
+        Box.
+    backend : {"compiled", "numpy"}, default "compiled"
+        Model evaluation by the compiled kernel or by the plain-numpy reference
+        (:func:`reference_jacobian`), i.e. what a scipy user without numba would write.
+
+    Notes
+    -----
+    Spec §7.4: ``r(phi) = (Y - f(m + w tanh phi)) / sqrt(n)``.
+    """
+
+    def __init__(self, model: MoEModel, x, y, lower, upper, backend: str = "compiled"):
+        if backend not in ("compiled", "numpy"):
+            raise ValueError(f"backend must be 'compiled' or 'numpy', got {backend!r}")
+        self.backend = backend
+        x, y, _, lower, upper = _fit_lm_iv(model, x, y, np.zeros((1, np.size(lower))), lower,
+                                           upper, 0.0, 0.0, 0.0, 1)
+        self.model = model
+        self.x, self.y = x, y
+        self.lower, self.upper = lower, upper
+        self._mid, self._half, self._boxed = _box_map(lower, upper)
+        self._sqrt_n = math.sqrt(x.shape[0])
+
+    def to_phi(self, theta) -> np.ndarray:
+        """Map parameters (moved inside the box) to ``phi``."""
+        th = _starts_iv(theta, self.lower.shape[0], "theta")
+        out = _starts_to_phi(th, self.lower, self.upper, self._mid, self._half, self._boxed)
+        return out[0] if np.ndim(theta) == 1 else out
+
+    def to_theta(self, phi) -> np.ndarray:
+        """Map ``phi`` to parameters."""
+        phi = _vector_iv(phi, "phi")
+        return np.where(self._boxed, self._mid + self._half * np.tanh(phi), phi)
+
+    def fun(self, phi) -> np.ndarray:
+        """Residuals ``(Y - f) / sqrt(n)``."""
+        theta = self.to_theta(phi)
+        if self.backend == "numpy":
+            f = reference_jacobian(self.model, theta, self.x)[0]
+        else:
+            f = self.model.evaluate(theta, self.x)
+        return (self.y - f) / self._sqrt_n
+
+    def jac(self, phi) -> np.ndarray:
+        """Jacobian of :meth:`fun` with respect to ``phi``, shape (n, p)."""
+        phi = _vector_iv(phi, "phi")
+        theta = self.to_theta(phi)
+        if self.backend == "numpy":
+            jac = reference_jacobian(self.model, theta, self.x)[1]
+        else:
+            jac = self.model.jacobian(theta, self.x)[1]
+        dt = np.where(self._boxed, self._half * (1.0 - np.tanh(phi) ** 2), 1.0)
+        return -jac * dt / self._sqrt_n
