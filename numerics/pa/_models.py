@@ -1,0 +1,681 @@
+"""Forward passes and exact derivatives of PA, LIN and SA (prompt_attention.md §4, §5).
+
+Three one-layer models of one sequence ``X`` (``T x d``):
+
+* softmax prompt-attention  ``f_PA(X; q, w) = w^T X^T S(tau X q)``;
+* linear prompt-attention   ``f_LIN(X; q, w) = c w^T X^T X q`` with ``c = 1/T`` or ``1``;
+* softmax self-attention    ``f_SA(X; W, w) = r^T S_row(X W X^T) X w`` with pooling weights
+  ``r = 1/T`` (mean pooling) or ``r = e_1`` (first token).
+
+Kernels (``_``-prefixed, compiled) take arrays and write into preallocated outputs; the public
+wrappers validate, coerce to float64 and allocate.  Every softmax subtracts the maximum score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from numerics.pa._validate import check_array, check_choice, check_real
+
+__all__ = [
+    "central_difference_gradient",
+    "central_difference_hessian",
+    "central_difference_jacobian",
+    "lin_forward",
+    "lin_grads",
+    "pa_forward",
+    "pa_grads",
+    "pa_hessian",
+    "sa_forward",
+    "sa_grads",
+    "softmax",
+    "softmax_jacobian",
+]
+
+_EPS = float(np.finfo(np.float64).eps)
+#: batches smaller than this run serially (a parallel launch costs more than it saves)
+_PARALLEL_MIN = 64
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True, error_model="numpy")
+def _softmax_into(z, out):
+    """Write ``S(z)`` into ``out`` (max-subtracted); ``z`` and ``out`` may alias."""
+    m = z[0]
+    for t in range(1, z.shape[0]):
+        if z[t] > m:
+            m = z[t]
+    tot = 0.0
+    for t in range(z.shape[0]):
+        e = np.exp(z[t] - m)
+        out[t] = e
+        tot += e
+    for t in range(z.shape[0]):
+        out[t] /= tot
+
+
+@njit(cache=True, error_model="numpy")
+def _pa_core(X, q, w, tau, s, v, g, gq, gw):
+    """PA value; fills ``s = S(tau X q)``, ``v = X w``, ``g = J(s) v``, ``gq``, ``gw``."""
+    T, d = X.shape
+    for t in range(T):
+        zt = 0.0
+        vt = 0.0
+        for j in range(d):
+            zt += X[t, j] * q[j]
+            vt += X[t, j] * w[j]
+        s[t] = tau * zt
+        v[t] = vt
+    _softmax_into(s, s)
+    f = 0.0
+    for t in range(T):
+        f += s[t] * v[t]
+    for t in range(T):
+        g[t] = s[t] * (v[t] - f)
+    for j in range(d):
+        a = 0.0
+        b = 0.0
+        for t in range(T):
+            a += X[t, j] * s[t]
+            b += X[t, j] * g[t]
+        gw[j] = a
+        gq[j] = tau * b
+    return f
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _pa_grads_batch(X, q, w, tau, f_out, gq_out, gw_out):
+    """Values and gradients of f_PA for every sequence of a batch."""
+    n, T, d = X.shape
+    for i in prange(n):
+        s = np.empty(T)
+        v = np.empty(T)
+        g = np.empty(T)
+        f_out[i] = _pa_core(X[i], q, w, tau, s, v, g, gq_out[i], gw_out[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _pa_hessian_kernel(X, q, w, tau, hqq, hqw):
+    """Fill ``hqq = tau^2 X^T H X`` and ``hqw = tau X^T J(s) X`` (§5 item 2)."""
+    T, d = X.shape
+    s = np.empty(T)
+    v = np.empty(T)
+    g = np.empty(T)
+    gq = np.empty(d)
+    gw = np.empty(d)
+    _pa_core(X, q, w, tau, s, v, g, gq, gw)
+    # M = H X and N = J X, (T x d)
+    sx = np.zeros(d)
+    gx = np.zeros(d)
+    for t in range(T):
+        for j in range(d):
+            sx[j] += s[t] * X[t, j]
+            gx[j] += g[t] * X[t, j]
+    for i in range(d):
+        for j in range(d):
+            h1 = 0.0
+            h2 = 0.0
+            for t in range(T):
+                h1 += X[t, i] * g[t] * X[t, j]
+                h2 += X[t, i] * s[t] * X[t, j]
+            hqq[i, j] = tau * tau * (h1 - gx[i] * sx[j] - sx[i] * gx[j])
+            hqw[i, j] = tau * (h2 - sx[i] * sx[j])
+
+
+@njit(cache=True, error_model="numpy")
+def _lin_core(X, q, w, scale, gq, gw):
+    """LIN value; fills ``gq = c X^T X w`` and ``gw = c X^T X q``."""
+    T, d = X.shape
+    f = 0.0
+    for j in range(d):
+        gq[j] = 0.0
+        gw[j] = 0.0
+    for t in range(T):
+        xq = 0.0
+        xw = 0.0
+        for j in range(d):
+            xq += X[t, j] * q[j]
+            xw += X[t, j] * w[j]
+        f += xq * xw
+        for j in range(d):
+            gq[j] += X[t, j] * xw * scale
+            gw[j] += X[t, j] * xq * scale
+    return f * scale
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _lin_grads_batch(X, q, w, scale, f_out, gq_out, gw_out):
+    """Values and gradients of f_LIN for every sequence of a batch."""
+    n = X.shape[0]
+    for i in prange(n):
+        f_out[i] = _lin_core(X[i], q, w, scale, gq_out[i], gw_out[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _sa_core(X, W, w, r, P, gW, gw, want_grad):
+    """SA value ``r^T P X w`` with ``P = S_row(X W X^T)`` written into ``P`` (T x T).
+
+    If ``want_grad`` it also fills ``gW = sum_i r_i x_i (X^T J_i v)^T`` and
+    ``gw = X^T P^T r`` (§5 item 5).
+    """
+    T, d = X.shape
+    XW = np.zeros((T, d))
+    for t in range(T):
+        for k in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += X[t, j] * W[j, k]
+            XW[t, k] = acc
+    v = np.empty(T)
+    for t in range(T):
+        acc = 0.0
+        for j in range(d):
+            acc += X[t, j] * w[j]
+        v[t] = acc
+    f = 0.0
+    for i in range(T):
+        for t in range(T):
+            acc = 0.0
+            for k in range(d):
+                acc += XW[i, k] * X[t, k]
+            P[i, t] = acc
+        _softmax_into(P[i], P[i])
+        pv = 0.0
+        for t in range(T):
+            pv += P[i, t] * v[t]
+        f += r[i] * pv
+    if want_grad:
+        for a in range(d):
+            gw[a] = 0.0
+            for b in range(d):
+                gW[a, b] = 0.0
+        jv = np.empty(T)
+        xj = np.empty(d)
+        for i in range(T):
+            if r[i] == 0.0:
+                continue
+            pv = 0.0
+            for t in range(T):
+                pv += P[i, t] * v[t]
+            for t in range(T):
+                jv[t] = P[i, t] * (v[t] - pv)
+            for b in range(d):
+                acc = 0.0
+                for t in range(T):
+                    acc += X[t, b] * jv[t]
+                xj[b] = acc
+            for a in range(d):
+                ra = r[i] * X[i, a]
+                for b in range(d):
+                    gW[a, b] += ra * xj[b]
+            for t in range(T):
+                c = r[i] * P[i, t]
+                for b in range(d):
+                    gw[b] += c * X[t, b]
+    return f
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _sa_grads_batch(X, W, w, r, f_out, gW_out, gw_out, want_grad):
+    """Values (and gradients if ``want_grad``) of f_SA for every sequence of a batch."""
+    n, T, d = X.shape
+    for i in prange(n):
+        P = np.empty((T, T))
+        f_out[i] = _sa_core(X[i], W, w, r, P, gW_out[i], gw_out[i], want_grad)
+
+
+@njit(cache=True, error_model="numpy")
+def _pa_lin_serial(X, q, w, model, tau, c, f, gq, gw, s, v, g):
+    """Values and gradients of PA (model 0) or LIN (model 1) over a batch, serially."""
+    for i in range(X.shape[0]):
+        if model == 0:
+            f[i] = _pa_core(X[i], q, w, tau, s, v, g, gq[i], gw[i])
+        else:
+            f[i] = _lin_core(X[i], q, w, c, gq[i], gw[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _sa_serial(X, W, w, r, f, gW, gw, P, want_grad):
+    """Values (and gradients) of SA over a batch, serially."""
+    for i in range(X.shape[0]):
+        f[i] = _sa_core(X[i], W, w, r, P, gW[i], gw[i], want_grad)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _xqw_iv(X, q, w, names=("q", "w")):
+    X = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
+    if np.ndim(X) not in (2, 3):
+        raise ValueError(f"X must have shape (T, d) or (n, T, d), got shape {np.shape(X)}")
+    X = check_array("X", X, np.ndim(X))
+    T, d = X.shape[-2:]
+    if T < 1 or d < 1:
+        raise ValueError(f"X must have T >= 1 and d >= 1, got shape {X.shape}")
+    if X.ndim == 3 and X.shape[0] < 1:
+        raise ValueError(f"X must hold n >= 1 sequences, got shape {X.shape}")
+    q = check_array(names[0], q, 1, (d,))
+    w = check_array(names[1], w, 1, (d,))
+    return X, q, w
+
+
+def _pa_iv(X, q, w, temperature):
+    X, q, w = _xqw_iv(X, q, w)
+    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    return X, q, w, tau
+
+
+def _lin_iv(X, q, w, scale):
+    X, q, w = _xqw_iv(X, q, w)
+    check_choice("scale", scale, ("1/T", "1"))
+    c = 1.0 / X.shape[-2] if scale == "1/T" else 1.0
+    return X, q, w, c
+
+
+def _sa_iv(X, W, w, pooling):
+    X, _, w = _xqw_iv(X, np.zeros(np.shape(X)[-1]), w, names=("q", "w"))
+    d = X.shape[-1]
+    W = check_array("W", W, 2, (d, d))
+    check_choice("pooling", pooling, ("mean", "first"))
+    T = X.shape[-2]
+    if pooling == "mean":
+        r = np.full(T, 1.0 / T)
+    else:
+        r = np.zeros(T)
+        r[0] = 1.0
+    return X, W, w, r
+
+
+def _batched(X):
+    return (X[None], True) if X.ndim == 2 else (X, False)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def softmax(z):
+    """Softmax of the last axis, with the maximum subtracted.
+
+    Parameters
+    ----------
+    z : array_like, shape (..., T)
+        Finite scores.
+
+    Returns
+    -------
+    ndarray
+        Probabilities along the last axis.
+
+    Notes
+    -----
+    ``S(z)_t = exp(z_t - max z) / sum_u exp(z_u - max z)``; prompt_attention.md §2 [MATH].
+
+    Examples
+    --------
+    >>> softmax([0.0, 0.0]).tolist()
+    [0.5, 0.5]
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim < 1 or z.shape[-1] < 1:
+        raise ValueError(f"z must have at least one entry on its last axis, got shape {z.shape}")
+    z = check_array("z", z, z.ndim)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_jacobian(s):
+    """Softmax Jacobian ``J(s) = diag(s) - s s^T``.
+
+    Parameters
+    ----------
+    s : array_like, shape (T,)
+        A probability vector (the output of :func:`softmax`).
+
+    Returns
+    -------
+    ndarray, shape (T, T)
+        Symmetric, zero row sums, positive semidefinite.
+
+    Notes
+    -----
+    prompt_attention.md §5 item 1 [MATH].
+    """
+    s = check_array("s", s, 1)
+    return np.diag(s) - np.outer(s, s)
+
+
+def pa_forward(X, q, w, *, temperature=1.0):
+    """Softmax prompt-attention output ``f_PA = w^T X^T S(tau X q)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+        One sequence or a batch.
+    q, w : array_like, shape (d,)
+        Prompt and head.
+    temperature : float, optional
+        ``tau > 0`` multiplying the scores (``pa.temperature``; 1 by default, [INFERRED]).
+
+    Returns
+    -------
+    float or ndarray, shape (n,)
+
+    Notes
+    -----
+    prompt_attention.md §4.2 [MATH for the model as defined; temperature INFERRED].
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> round(pa_forward(X, [0.0, 0.0], [1.0, 3.0]), 6)
+    2.0
+    """
+    return pa_grads(X, q, w, temperature=temperature)[0]
+
+
+def pa_grads(X, q, w, *, temperature=1.0):
+    """Value and exact gradients of f_PA in ``q`` and ``w``.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    q, w : array_like, shape (d,)
+    temperature : float, optional
+        Score multiplier ``tau > 0``.
+
+    Returns
+    -------
+    f : float or ndarray, shape (n,)
+    grad_q : ndarray, shape (d,) or (n, d)
+        ``tau X^T J(s) X w = tau X^T g`` with ``g = s * (v - <s, v>)``, ``v = X w``.
+    grad_w : ndarray, shape (d,) or (n, d)
+        ``X^T s``.
+
+    Notes
+    -----
+    prompt_attention.md §5 item 2 [MATH]; at ``q = 0`` ``grad_q = C(X) w`` (§5 item 3).
+    """
+    X, q, w, tau = _pa_iv(X, q, w, temperature)
+    Xb, single = _batched(X)
+    n, T, d = Xb.shape
+    f = np.empty(n)
+    gq = np.empty((n, d))
+    gw = np.empty((n, d))
+    if n < _PARALLEL_MIN:
+        s = np.empty(T)
+        _pa_lin_serial(Xb, q, w, 0, tau, 1.0, f, gq, gw, s, np.empty(T), np.empty(T))
+    else:
+        _pa_grads_batch(Xb, q, w, tau, f, gq, gw)
+    if single:
+        return float(f[0]), gq[0], gw[0]
+    return f, gq, gw
+
+
+def pa_hessian(X, q, w, *, temperature=1.0):
+    """Exact second derivatives of f_PA for one sequence.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d)
+    q, w : array_like, shape (d,)
+    temperature : float, optional
+
+    Returns
+    -------
+    hess_qq : ndarray, shape (d, d)
+        ``tau^2 X^T H X`` with ``H = diag(g) - g s^T - s g^T`` (symmetric).
+    hess_qw : ndarray, shape (d, d)
+        ``d^2 f / dq_i dw_j = tau (X^T J(s) X)_ij``.  (``d^2 f / dw^2 = 0``.)
+
+    Notes
+    -----
+    prompt_attention.md §5 item 2 [MATH].
+    """
+    X, q, w, tau = _pa_iv(X, q, w, temperature)
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (T, d) for pa_hessian, got shape {X.shape}")
+    d = X.shape[1]
+    hqq = np.empty((d, d))
+    hqw = np.empty((d, d))
+    _pa_hessian_kernel(X, q, w, tau, hqq, hqw)
+    return hqq, hqw
+
+
+def lin_forward(X, q, w, *, scale="1/T"):
+    """Linear prompt-attention ``f_LIN = c w^T X^T X q``.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    q, w : array_like, shape (d,)
+    scale : {"1/T", "1"}, optional
+        ``c = 1/T`` (default, ``pa.lin_scale`` [INFERRED]) or ``c = 1``.
+
+    Returns
+    -------
+    float or ndarray, shape (n,)
+
+    Notes
+    -----
+    prompt_attention.md §4.3 [MATH for the model as defined; 1/T INFERRED].
+    """
+    return lin_grads(X, q, w, scale=scale)[0]
+
+
+def lin_grads(X, q, w, *, scale="1/T"):
+    """Value and gradients of f_LIN: ``grad_q = c X^T X w``, ``grad_w = c X^T X q``.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    q, w : array_like, shape (d,)
+    scale : {"1/T", "1"}, optional
+
+    Returns
+    -------
+    f, grad_q, grad_w
+        Shapes as in :func:`pa_grads`.
+
+    Notes
+    -----
+    prompt_attention.md §5 item 4 [MATH].
+    """
+    X, q, w, c = _lin_iv(X, q, w, scale)
+    Xb, single = _batched(X)
+    n, T, d = Xb.shape
+    f = np.empty(n)
+    gq = np.empty((n, d))
+    gw = np.empty((n, d))
+    if n < _PARALLEL_MIN:
+        s = np.empty(T)
+        _pa_lin_serial(Xb, q, w, 1, 1.0, c, f, gq, gw, s, np.empty(T), np.empty(T))
+    else:
+        _lin_grads_batch(Xb, q, w, c, f, gq, gw)
+    if single:
+        return float(f[0]), gq[0], gw[0]
+    return f, gq, gw
+
+
+def sa_forward(X, W, w, *, pooling="mean"):
+    """Softmax self-attention ``f_SA = r^T S_row(X W X^T) X w``.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    W : array_like, shape (d, d)
+        Key-query product.
+    w : array_like, shape (d,)
+        Head.
+    pooling : {"mean", "first"}, optional
+        ``r = 1/T`` (mean pooling, default) or the first output token (``pa.sa_pooling``,
+        [INFERRED]).
+
+    Returns
+    -------
+    float or ndarray, shape (n,)
+
+    Notes
+    -----
+    prompt_attention.md §4.4 [MATH for the model as defined; pooling INFERRED].
+    """
+    X, W, w, r = _sa_iv(X, W, w, pooling)
+    Xb, single = _batched(X)
+    n, T, d = Xb.shape
+    f = np.empty(n)
+    gW = np.empty((n, d, d))
+    gw = np.empty((n, d))
+    if n < _PARALLEL_MIN:
+        _sa_serial(Xb, W, w, r, f, gW, gw, np.empty((T, T)), False)
+    else:
+        _sa_grads_batch(Xb, W, w, r, f, gW, gw, False)
+    return float(f[0]) if single else f
+
+
+def sa_grads(X, W, w, *, pooling="mean"):
+    """Value and exact gradients of f_SA.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    W : array_like, shape (d, d)
+    w : array_like, shape (d,)
+    pooling : {"mean", "first"}, optional
+
+    Returns
+    -------
+    f : float or ndarray, shape (n,)
+    grad_W : ndarray, shape (d, d) or (n, d, d)
+        ``sum_i r_i x_i (X^T J_i v)^T``, ``J_i = J(pi_i)``, ``v = X w``.
+    grad_w : ndarray, shape (d,) or (n, d)
+        ``X^T Pi^T r``.
+
+    Notes
+    -----
+    prompt_attention.md §5 item 5 [MATH]; at ``W = 0`` and mean pooling,
+    ``grad_W = xbar(0) (C(X) w)^T``.
+    """
+    X, W, w, r = _sa_iv(X, W, w, pooling)
+    Xb, single = _batched(X)
+    n, T, d = Xb.shape
+    f = np.empty(n)
+    gW = np.empty((n, d, d))
+    gw = np.empty((n, d))
+    if n < _PARALLEL_MIN:
+        _sa_serial(Xb, W, w, r, f, gW, gw, np.empty((T, T)), True)
+    else:
+        _sa_grads_batch(Xb, W, w, r, f, gW, gw, True)
+    if single:
+        return float(f[0]), gW[0], gw[0]
+    return f, gW, gw
+
+
+def _fd_iv(fun, x):
+    if not callable(fun):
+        raise ValueError(f"fun must be callable, got {fun!r}")
+    x = check_array("x", x, np.ndim(x) if np.ndim(x) >= 1 else 1)
+    return x
+
+
+def central_difference_jacobian(fun, x):
+    """Central-difference Jacobian of an array-valued function.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> array`` (any shape ``S``); ``x`` of any shape ``P``.
+    x : array_like
+        Point of evaluation (finite).
+
+    Returns
+    -------
+    ndarray, shape S + P
+        ``(fun(x + h e_i) - fun(x - h e_i)) / (2 h)`` per coordinate, with
+        ``h_i = eps**(1/3) * max(1, |x_i|)`` (the step that balances the O(h^2) truncation
+        error against the O(eps/h) rounding error in float64).
+
+    Notes
+    -----
+    Numerical helper for checking prompt_attention.md §5 [MATH] (claim C1).
+    """
+    x = _fd_iv(fun, x)
+    flat = x.ravel()
+    cols = []
+    for i in range(flat.size):
+        h = _EPS ** (1.0 / 3.0) * max(1.0, abs(flat[i]))
+        xp = flat.copy()
+        xm = flat.copy()
+        xp[i] += h
+        xm[i] -= h
+        hh = xp[i] - xm[i]  # the step actually represented in float64
+        fp = np.asarray(fun(xp.reshape(x.shape)), dtype=np.float64)
+        fm = np.asarray(fun(xm.reshape(x.shape)), dtype=np.float64)
+        cols.append((fp - fm) / hh)
+    jac = np.stack(cols, axis=-1)
+    return jac.reshape(jac.shape[:-1] + x.shape)
+
+
+def central_difference_gradient(fun, x):
+    """Central-difference gradient of a scalar function (see :func:`central_difference_jacobian`).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float``.
+    x : array_like
+
+    Returns
+    -------
+    ndarray, same shape as ``x``
+
+    Notes
+    -----
+    Numerical helper for claim C1 (prompt_attention.md §5, [MATH]).
+
+    Examples
+    --------
+    >>> g = central_difference_gradient(lambda v: float(v @ v), [1.0, -2.0])
+    >>> np.round(g, 6).tolist()
+    [2.0, -4.0]
+    """
+    return central_difference_jacobian(lambda v: np.asarray(fun(v), dtype=np.float64), x)
+
+
+def central_difference_hessian(fun, x):
+    """Second-order central-difference Hessian of a scalar function.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> float`` with ``x`` one-dimensional.
+    x : array_like, shape (p,)
+
+    Returns
+    -------
+    ndarray, shape (p, p)
+        Symmetrised four-point estimate with ``h_i = eps**(1/4) * max(1, |x_i|)``.
+        For tighter checks difference an exact gradient with
+        :func:`central_difference_jacobian` instead.
+
+    Notes
+    -----
+    Numerical helper for claim C1 (prompt_attention.md §5, [MATH]).
+    """
+    x = _fd_iv(fun, x)
+    if x.ndim != 1:
+        raise ValueError(f"x must be one-dimensional, got shape {x.shape}")
+    p = x.size
+    h = _EPS**0.25 * np.maximum(1.0, np.abs(x))
+    H = np.empty((p, p))
+    for i in range(p):
+        for j in range(i, p):
+            acc = 0.0
+            for si, sj, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+                xx = x.copy()
+                xx[i] += si * h[i]
+                xx[j] += sj * h[j]
+                acc += sign * float(fun(xx))
+            H[i, j] = H[j, i] = acc / (4.0 * h[i] * h[j])
+    return H

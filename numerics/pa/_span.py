@@ -1,0 +1,396 @@
+"""Exact low-dimensional simulation of attention statistics (prompt_attention.md §7, §11).
+
+With isotropic noise the coordinates of the tokens along a fixed orthonormal set
+``e_1..e_k`` are ``<m_t, e_j> + sigma N(0, 1)`` i.i.d. across ``t, j``.  Every statistic that
+depends on ``X`` only through those coordinates -- the scores ``<x_t, q>`` for ``q`` in the
+span, hence ``s``, ``a = sum_{t in R} s_t``, ``b = |s|_2``; the projections ``<w, xbar(q)>``
+for heads ``w`` in the span; the Bayes log odds of §8.5 -- is therefore simulated exactly in
+law with ``k T`` normals per sequence instead of ``d T``.
+
+The basis is built by Gram-Schmidt from ``u = q*/|q*|``, ``w*``, ``mu_irr``, the Variant-D
+distractors, the prompts and the heads (dependent vectors dropped), so ``k <= 3 + 2J + P + h``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from numerics.pa._bayes import _bayes_seq, _logprior
+from numerics.pa._sampler import CHUNK, _draw_sequence, _mixture_iv, _sample_iv, run_chunks
+from numerics.pa._validate import check_array, normalise_rng
+
+__all__ = ["SpanStatistics", "span_basis", "span_statistics", "span_statistics_numpy"]
+
+
+@njit(cache=True, error_model="numpy")
+def _span_one(C, rel, Qc, Hc, s, xbar, a_row, b_row, proj_row):
+    """Statistics of one sequence ``C`` (T x k) for every prompt row of ``Qc`` (P x k)."""
+    T, k = C.shape
+    P = Qc.shape[0]
+    h = Hc.shape[0]
+    for p in range(P):
+        m = -np.inf
+        for t in range(T):
+            z = 0.0
+            for j in range(k):
+                z += C[t, j] * Qc[p, j]
+            s[t] = z
+            if z > m:
+                m = z
+        tot = 0.0
+        for t in range(T):
+            s[t] = math.exp(s[t] - m)
+            tot += s[t]
+        a = 0.0
+        b2 = 0.0
+        for j in range(k):
+            xbar[j] = 0.0
+        for t in range(T):
+            st = s[t] / tot
+            if rel[t] == 1:
+                a += st
+            b2 += st * st
+            for j in range(k):
+                xbar[j] += st * C[t, j]
+        a_row[p] = a
+        b_row[p] = math.sqrt(b2)
+        for r in range(h):
+            acc = 0.0
+            for j in range(k):
+                acc += Hc[r, j] * xbar[j]
+            proj_row[p, r] = acc
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _span_chunk(
+    gen, start, stop, T, Qc, Hc, want_bayes, dp, dm, logprior,
+    m_plus, m_minus, mu, u, noise_u, sigma, K, zeta, p, dq, dw,
+    y_out, a_out, b_out, proj_out, bayes_out,
+):
+    """Simulate sequences ``start:stop`` of length ``T`` in span coordinates from ``gen``.
+
+    Scratch arrays are allocated once per chunk, never inside the per-sequence loop.
+    """
+    k = Qc.shape[1]
+    C = np.empty((T, k))
+    rel = np.empty(T, dtype=np.uint8)
+    idx = np.empty(T, dtype=np.int64)
+    dy = np.empty(dq.shape[0])
+    s = np.empty(T)
+    xbar = np.empty(k)
+    lp = np.empty(T)
+    lm = np.empty(T)
+    E = np.empty(max(K, 0) + 1)
+    for i in range(start, stop):
+        y = _draw_sequence(
+            gen, C, rel, idx, dy, m_plus, m_minus, mu, u, noise_u, sigma, K, zeta, p, dq, dw
+        )
+        y_out[i] = y
+        _span_one(C, rel, Qc, Hc, s, xbar, a_out[i], b_out[i], proj_out[i])
+        if want_bayes:
+            bayes_out[i] = _bayes_seq(C, dp, dm, mu, sigma, K, zeta, logprior, lp, lm, E)
+
+
+def span_basis(vectors, *, tol=1e-10):
+    """Orthonormal basis of the span of ``vectors`` by Gram-Schmidt (twice), in order.
+
+    Parameters
+    ----------
+    vectors : array_like, shape (m, d)
+        Rows to orthonormalise; a row whose residual norm is below ``tol * max(1, |row|)`` is
+        dropped (it lies in the span of the earlier rows).
+    tol : float, optional
+        Relative tolerance for dropping dependent rows.
+
+    Returns
+    -------
+    ndarray, shape (k, d)
+        Orthonormal rows, ``k <= m``; the first row is the first non-zero input normalised.
+
+    Notes
+    -----
+    Basis of the exact low-dimensional simulation of prompt_attention.md §11 [MATH].
+
+    Examples
+    --------
+    >>> span_basis([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [3.0, 3.0, 0.0]]).round(6).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    V = check_array("vectors", vectors, 2)
+    rows = []
+    for v in V:
+        r = v.copy()
+        for _ in range(2):
+            for e in rows:
+                r -= (e @ r) * e
+        nr = float(np.linalg.norm(r))
+        if nr > tol * max(1.0, float(np.linalg.norm(v))):
+            rows.append(r / nr)
+    if not rows:
+        return np.zeros((0, V.shape[1]))
+    return np.array(rows)
+
+
+@dataclass(frozen=True)
+class SpanStatistics:
+    """Per-sequence attention statistics from :func:`span_statistics`.
+
+    Attributes
+    ----------
+    y : ndarray, shape (n,)
+        Labels.
+    a, b : ndarray, shape (n, P)
+        Relevant mass ``sum_{t in R} s_t`` and ``|s|_2`` for each prompt.
+    oracle : ndarray, shape (n, P)
+        Oracle score ``<w*, xbar(q_p)>``.
+    heads : ndarray, shape (n, P, h)
+        ``<w_r, xbar(q_p)>`` for each head ``w_r``.
+    bayes : ndarray, shape (n,) or None
+        Bayes posterior log odds (§8.5) if requested.
+    basis : ndarray, shape (k, d)
+        Orthonormal basis the simulation ran in.
+    """
+
+    y: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    oracle: np.ndarray
+    heads: np.ndarray
+    bayes: np.ndarray | None
+    basis: np.ndarray
+
+
+def _span_iv(
+    n, T, q_star, w_star, zeta, prompts, heads, sigma, mu_irr, variant, relevant_count,
+    label_prior, distractors, bayes, rng,
+):
+    n, gen = _sample_iv(n, rng)
+    mix = _mixture_iv(
+        T, q_star, w_star, zeta, sigma, mu_irr, variant, relevant_count, label_prior, distractors
+    )
+    d = mix.d
+    pr = np.asarray(prompts, dtype=np.float64)
+    if pr.ndim == 1:
+        pr = pr[None, :]
+    Qf = check_array("prompts", pr, 2, (None, d))
+    if Qf.shape[0] < 1:
+        raise ValueError("prompts must hold at least one prompt vector, got 0")
+    if heads is None:
+        Hf = np.zeros((0, d))
+    else:
+        hd = np.asarray(heads, dtype=np.float64)
+        if hd.ndim == 1:
+            hd = hd[None, :]
+        Hf = check_array("heads", hd, 2, (None, d))
+    if not isinstance(bayes, bool):
+        raise ValueError(f"bayes must be True or False, got {bayes!r}")
+    if bayes and variant != "A":
+        raise ValueError(
+            f"bayes=True needs isotropic noise without distractors (variant 'A'), "
+            f"got variant {variant!r}"
+        )
+    return n, gen, mix, Qf, Hf
+
+
+def _coords(mix, Qf, Hf):
+    """Basis and span coordinates of every vector the kernels need."""
+    vecs = [mix.u, mix.w_star, mix.mu, *mix.dq, *mix.dw, *Qf, *Hf]
+    E = span_basis(np.array(vecs))
+    if E.shape[0] == 0:  # everything is zero: any unit vector will do
+        E = np.zeros((1, mix.d))
+        E[0, 0] = 1.0
+    c = {
+        "E": E,
+        "m_plus": E @ (mix.q_star + mix.w_star),
+        "m_minus": E @ (mix.q_star - mix.w_star),
+        "mu": E @ mix.mu,
+        "u": E @ mix.u,
+        "dq": np.ascontiguousarray(mix.dq @ E.T),
+        "dw": np.ascontiguousarray(mix.dw @ E.T),
+        "Qc": np.ascontiguousarray(Qf @ E.T),
+        "Hc": np.ascontiguousarray(np.vstack([mix.w_star[None, :], Hf]) @ E.T),
+    }
+    return c
+
+
+def span_statistics(
+    n,
+    T,
+    q_star,
+    w_star,
+    *,
+    zeta,
+    prompts,
+    heads=None,
+    sigma=1.0,
+    mu_irr=None,
+    variant="A",
+    relevant_count="fixed",
+    label_prior=0.5,
+    distractors=None,
+    bayes=False,
+    rng=None,
+):
+    """Simulate ``a``, ``b``, head scores and Bayes log odds with ``k T`` normals per sequence.
+
+    Parameters
+    ----------
+    n, T : int
+        Number of sequences and tokens per sequence (``>= 1``).
+    q_star, w_star : array_like, shape (d,)
+        Data-model vectors (see :func:`sample_contextual_mixture`).
+    zeta : float
+        Sparsity in (0, 1].
+    prompts : array_like, shape (P, d) or (d,)
+        Prompts ``q_p`` (e.g. ``np.outer(gammas, u)`` for ``q = Gamma u``).
+    heads : array_like, shape (h, d) or (d,), optional
+        Heads ``w_r``; the oracle ``w*`` is always reported separately.
+    sigma, mu_irr, variant, relevant_count, label_prior, distractors
+        As in :func:`sample_contextual_mixture`.
+    bayes : bool, optional
+        Also return the Bayes log odds of §8.5 (variant "A" only).
+    rng : int, numpy.random.Generator, numpy.random.SeedSequence or None, optional
+        Seed material; per-chunk streams are spawned from its SeedSequence.
+
+    Returns
+    -------
+    SpanStatistics
+        Every sequence's statistics; same law as the full ``d``-dimensional simulation.
+
+    Notes
+    -----
+    prompt_attention.md §11 "Sampling in a low-dimensional span" [MATH]; statistics of §7
+    [MATH], oracle rule §8.2 [MATH], Bayes rule §8.5 [MATH]; the data model itself is the
+    [INFERRED] reconstruction of §3.  Chunks of ``CHUNK`` sequences run on threads, each
+    with its own spawned Generator, so the output is the same for any thread count.
+
+    Examples
+    --------
+    >>> st = span_statistics(4, 10, [3.0, 0, 0], [0, 1.0, 0], zeta=0.3, prompts=[0, 0, 0], rng=0)
+    >>> np.allclose(st.a, 0.3), np.allclose(st.b, 10**-0.5)
+    (True, True)
+    """
+    n, gen, mix, Qf, Hf = _span_iv(
+        n, T, q_star, w_star, zeta, prompts, heads, sigma, mu_irr, variant, relevant_count,
+        label_prior, distractors, bayes, rng,
+    )
+    c = _coords(mix, Qf, Hf)
+    P = Qf.shape[0]
+    h = c["Hc"].shape[0]
+    y = np.empty(n)
+    a = np.empty((n, P))
+    b = np.empty((n, P))
+    proj = np.empty((n, P, h))
+    bo = np.empty(n if bayes else 0)
+    shared = (
+        mix.T, c["Qc"], c["Hc"], bayes,
+        c["m_plus"] - c["mu"], c["m_minus"] - c["mu"], _logprior(mix.p),
+        c["m_plus"], c["m_minus"], c["mu"], c["u"], mix.noise_u, mix.sigma, mix.K, mix.zeta,
+        mix.p, c["dq"], c["dw"],
+        y, a, b, proj, bo,
+    )
+    run_chunks(_span_chunk, gen, n, CHUNK, shared)
+    return SpanStatistics(
+        y=y,
+        a=a,
+        b=b,
+        oracle=np.ascontiguousarray(proj[:, :, 0]),
+        heads=np.ascontiguousarray(proj[:, :, 1:]),
+        bayes=bo if bayes else None,
+        basis=c["E"],
+    )
+
+
+def span_statistics_numpy(
+    n,
+    T,
+    q_star,
+    w_star,
+    *,
+    zeta,
+    prompts,
+    heads=None,
+    sigma=1.0,
+    mu_irr=None,
+    variant="A",
+    relevant_count="fixed",
+    label_prior=0.5,
+    batch=8192,
+    rng=None,
+):
+    """Vectorised NumPy reference for :func:`span_statistics` (same law, different stream).
+
+    Parameters
+    ----------
+    n, T, q_star, w_star, zeta, prompts, heads, sigma, mu_irr, relevant_count, label_prior
+        As in :func:`span_statistics`.
+    variant : {"A", "B"}, optional
+        Variant D is not supported by the reference.
+    batch : int, optional
+        Sequences per vectorised batch (memory ``~ batch * T * k`` floats).
+    rng : int, numpy.random.Generator or None, optional
+        Drawn from with ``Generator.standard_normal`` etc.
+
+    Returns
+    -------
+    SpanStatistics
+        With ``bayes = None``.
+
+    Notes
+    -----
+    prompt_attention.md §11 [MATH]; used to benchmark and cross-check the compiled kernel.
+    """
+    if variant == "D":
+        raise ValueError("variant must be 'A' or 'B' for span_statistics_numpy, got 'D'")
+    n, _, mix, Qf, Hf = _span_iv(
+        n, T, q_star, w_star, zeta, prompts, heads, sigma, mu_irr, variant, relevant_count,
+        label_prior, None, False, None,
+    )
+    gen = normalise_rng(rng)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    c = _coords(mix, Qf, Hf)
+    k = c["E"].shape[0]
+    P = Qf.shape[0]
+    h = c["Hc"].shape[0]
+    T, K = mix.T, mix.K
+    y = np.empty(n)
+    a = np.empty((n, P))
+    b = np.empty((n, P))
+    proj = np.empty((n, P, h))
+    for lo in range(0, n, batch):
+        m = min(batch, n - lo)
+        yy = np.where(gen.random(m) < mix.p, 1.0, -1.0)
+        if K >= 0:
+            order = np.argsort(gen.random((m, T)), axis=1)
+            rel = np.zeros((m, T), dtype=bool)
+            np.put_along_axis(rel, order[:, :K], True, axis=1)
+        else:
+            rel = gen.random((m, T)) < mix.zeta
+        Z = gen.standard_normal((m, T, k))
+        if not mix.noise_u:
+            Z -= (Z @ c["u"])[:, :, None] * c["u"]
+        m_rel = np.where(yy[:, None] > 0, c["m_plus"], c["m_minus"])  # (m, k)
+        means = np.where(rel[:, :, None], m_rel[:, None, :], c["mu"])
+        C = means + mix.sigma * Z  # (m, T, k)
+        S = np.einsum("mtk,pk->mpt", C, c["Qc"])
+        S = np.exp(S - S.max(axis=2, keepdims=True))
+        S /= S.sum(axis=2, keepdims=True)
+        y[lo : lo + m] = yy
+        a[lo : lo + m] = np.einsum("mpt,mt->mp", S, rel.astype(np.float64))
+        b[lo : lo + m] = np.sqrt(np.einsum("mpt,mpt->mp", S, S))
+        xbar = np.einsum("mpt,mtk->mpk", S, C)
+        proj[lo : lo + m] = xbar @ c["Hc"].T
+    return SpanStatistics(
+        y=y,
+        a=a,
+        b=b,
+        oracle=np.ascontiguousarray(proj[:, :, 0]),
+        heads=np.ascontiguousarray(proj[:, :, 1:]),
+        bayes=None,
+        basis=c["E"],
+    )
