@@ -77,3 +77,22 @@ def test_run_json_identical_for_any_number_of_jobs(tmp_path, capsys):
     assert ra == rb
     for r in a["results"]:
         assert r["seed"] == 7 and r["versions"]["numpy"] and len(r["params_hash"]) == 16
+
+
+def test_interrupted_run_keeps_finished_claims(tmp_path, capsys, monkeypatch):
+    from proofs_check import Claim, ExactEvidence, _cli, get_claim
+
+    def interrupt(ctx):
+        raise KeyboardInterrupt
+
+    first = Claim(id="demo.first", title="t", evidence=("MATH",), run=lambda ctx: ExactEvidence(1.0, 1.0, 0.0),
+                  sizes={"quick": {}, "full": {}})
+    stop = Claim(id="demo.stop", title="t", evidence=("MATH",), run=interrupt, sizes={"quick": {}, "full": {}})
+    monkeypatch.setattr(_cli, "find_claims", lambda ids: [first, stop, get_claim("core.softmax-jacobian")])
+    path = tmp_path / "partial.json"
+    code, out, err = _run(capsys, "run", "--jobs", "1", "--json", str(path))
+    assert code == 130 and "interrupted" in err and "1 finished claim" in err
+    saved = json.loads(path.read_text())
+    assert saved["complete"] is False
+    assert [r["claim_id"] for r in saved["results"]] == ["demo.first"]
+    assert saved["results"][0]["verdict"] == "agrees"
