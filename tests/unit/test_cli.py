@@ -85,9 +85,10 @@ def test_interrupted_run_keeps_finished_claims(tmp_path, capsys, monkeypatch):
     def interrupt(ctx):
         raise KeyboardInterrupt
 
-    first = Claim(id="demo.first", title="t", evidence=("MATH",), run=lambda ctx: ExactEvidence(1.0, 1.0, 0.0),
-                  sizes={"quick": {}, "full": {}})
-    stop = Claim(id="demo.stop", title="t", evidence=("MATH",), run=interrupt, sizes={"quick": {}, "full": {}})
+    sizes = {"quick": {}, "full": {}}
+    first = Claim(id="demo.first", title="t", evidence=("MATH",),
+                  run=lambda ctx: ExactEvidence(1.0, 1.0, 0.0), sizes=sizes)
+    stop = Claim(id="demo.stop", title="t", evidence=("MATH",), run=interrupt, sizes=sizes)
     monkeypatch.setattr(_cli, "find_claims", lambda ids: [first, stop, get_claim("core.softmax-jacobian")])
     path = tmp_path / "partial.json"
     code, out, err = _run(capsys, "run", "--jobs", "1", "--json", str(path))
