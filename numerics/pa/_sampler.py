@@ -40,7 +40,7 @@ from numerics.pa._validate import (
 __all__ = ["sample_contextual_mixture"]
 
 #: sequences per chunk stream (fixed: the numbers must not depend on the thread count)
-CHUNK = 256
+CHUNK = 4096
 
 
 @njit(cache=True, error_model="numpy")
