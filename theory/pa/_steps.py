@@ -1,0 +1,526 @@
+"""The first gradient steps from the origin (prompt_attention.md §6.2, §6.3, C14).
+
+Head step (§6.2): law of ``(1/n) sum_i y_i x_bar_i(0)``, the leading-order cosine with
+``w*`` and the sample size ``n*`` at which it reaches a target.  Prompt step at ``q = 0``
+(§6.3): mean of ``g_hat(w) = (1/n) sum_i y_i C_hat(X_i) w``, its exact noise variance off
+the signal span, the exact ``tr Cov(Y)`` for the oracle head with ``E[nu^2]``, and the
+alignment approximation.  Closed forms are plain floats (``math``); the two exact second
+moments are also derived symbolically from the definitions for small ``T`` and ``d``
+(:func:`derive_nu_second_moment`, :func:`derive_trace_cov`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from theory.pa._moments import _expectation_operator
+
+__all__ = [
+    "derive_nu_second_moment",
+    "derive_trace_cov",
+    "head_step_cos",
+    "head_step_moments",
+    "head_step_n_star",
+    "nu_second_moment",
+    "prompt_alignment",
+    "prompt_gradient_mean",
+    "prompt_gradient_noise_variance",
+    "prompt_gradient_signal",
+    "prompt_gradient_trace_cov",
+    "prompt_step_cos",
+    "prompt_step_n_star",
+]
+
+
+def _real(name: str, v: Any, *, low: float | None = None, low_open: bool = False,
+          high: float | None = None) -> float:
+    if isinstance(v, bool):
+        raise ValueError(f"{name} must be a real number, got {v!r}")
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    if low is not None and (x < low or (low_open and x == low)):
+        rng = f"({low}, " if low_open else f"[{low}, "
+        rng += f"{high}]" if high is not None else "inf)"
+        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
+    if high is not None and x > high:
+        rng = (f"({low}, " if low_open else f"[{low}, ") + f"{high}]"
+        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
+    return x
+
+
+def _count(name: str, v: Any, low: int = 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+    return int(v)
+
+
+def _vec(name: str, v: Any, d: int | None = None) -> np.ndarray:
+    arr = np.asarray(v, dtype=np.float64).ravel()
+    if d is not None and arr.size != d:
+        raise ValueError(f"{name} must have length {d}, got {arr.size}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    return arr
+
+
+def _common_iv(zeta: Any, sigma: Any, T: Any) -> tuple[float, float, int]:
+    return (_real("zeta", zeta, low=0.0, low_open=True, high=1.0),
+            _real("sigma", sigma, low=0.0, low_open=True), _count("T", T))
+
+
+# ----------------------------------------------------------------------------- §6.2
+
+
+def head_step_moments(zeta: float, q_star: Any, w_star: Any, mu_irr: Any = None, *,
+                      sigma: float, T: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and per-coordinate variance of the first head step ``(1/n) sum y_i x_bar_i(0)``.
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity ``K/T`` in ``(0, 1]`` (fixed relevant count).
+    q_star, w_star : array_like, shape (d,)
+    mu_irr : array_like, shape (d,), optional
+        Irrelevant mean (default 0).
+    sigma : float
+        Noise level ``> 0``.
+    T, n : int
+        Sequence length and split size.
+
+    Returns
+    -------
+    mean : ndarray, shape (d,)
+        ``zeta w*``.
+    var : ndarray, shape (d,)
+        ``(zeta q* + (1 - zeta) mu)_j^2 / n + sigma^2 / (n T)``.
+
+    Notes
+    -----
+    prompt_attention.md §6.2 [MATH]: the step equals
+    ``zeta w* + y_bar (zeta q* + (1 - zeta) mu) + sigma / sqrt(n T) g`` exactly in law,
+    ``y_bar`` the mean of ``n`` Rademacher labels (variance ``1/n``), ``g ~ N(0, I)``
+    independent of ``y_bar``.  Balanced labels ``P(y = 1) = 1/2``.
+    """
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    n = _count("n", n)
+    q = _vec("q_star", q_star)
+    w = _vec("w_star", w_star, q.size)
+    mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
+    drift = zeta * q + (1.0 - zeta) * mu
+    return zeta * w, drift**2 / n + sigma**2 / (n * T)
+
+
+def head_step_cos(zeta: float, *, w_norm: float, q_norm: float, sigma: float, d: int, T: int,
+                  n: float, balanced: bool = False) -> float:
+    """Leading-order ``cos(w1, w*)`` of the first head step (``mu_irr = 0``, ⊥).
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity in ``(0, 1]``.
+    w_norm, q_norm : float
+        ``||w*|| > 0`` and ``||q*|| >= 0``.
+    sigma : float
+        Noise level ``> 0``.
+    d, T : int
+        Dimension and sequence length.
+    n : float
+        Split size ``> 0`` (real, so that it can be interpolated).
+    balanced : bool, default False
+        Label-balanced split (``y_bar = 0``): drop the ``zeta^2 ||q*||^2 / n`` term.
+
+    Returns
+    -------
+    float
+        ``zeta ||w*|| / sqrt(zeta^2 ||w*||^2 + zeta^2 ||q*||^2 / n + sigma^2 d / (n T))``.
+
+    Notes
+    -----
+    prompt_attention.md §6.2 [MATH, leading order].
+
+    Examples
+    --------
+    >>> kw = dict(zeta=0.2, w_norm=1.0, sigma=1.0, d=100, T=20)
+    >>> n_star = head_step_n_star(0.9, **kw)
+    >>> round(head_step_cos(q_norm=3.0, n=n_star, balanced=True, **kw), 12)
+    0.9
+    """
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    w_norm = _real("w_norm", w_norm, low=0.0, low_open=True)
+    q_norm = _real("q_norm", q_norm, low=0.0)
+    d = _count("d", d)
+    n = _real("n", n, low=0.0, low_open=True)
+    ctx = 0.0 if balanced else zeta**2 * q_norm**2 / n
+    s = zeta * w_norm
+    return s / math.sqrt(s**2 + ctx + sigma**2 * d / (n * T))
+
+
+def head_step_n_star(c: float, *, zeta: float, w_norm: float, sigma: float, d: int,
+                     T: int) -> float:
+    """Split size at which the balanced head step reaches ``cos(w1, w*) = c``.
+
+    Parameters
+    ----------
+    c : float
+        Target cosine in ``(0, 1)``.
+    zeta, w_norm, sigma, d, T
+        As in :func:`head_step_cos`.
+
+    Returns
+    -------
+    float
+        ``n* = c^2 / (1 - c^2) * sigma^2 d / (T zeta^2 ||w*||^2)``.
+
+    Notes
+    -----
+    prompt_attention.md §12 claim C14 [MATH for the leading-order formula; as the paper's
+    bound INFERRED]; inverse of :func:`head_step_cos` with ``balanced=True``.
+    """
+    c = _real("c", c, low=0.0, low_open=True)
+    if c >= 1.0:
+        raise ValueError(f"c must lie in (0, 1), got {c}")
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    w_norm = _real("w_norm", w_norm, low=0.0, low_open=True)
+    d = _count("d", d)
+    return c**2 / (1.0 - c**2) * sigma**2 * d / (T * zeta**2 * w_norm**2)
+
+
+# ----------------------------------------------------------------------------- §6.3
+
+
+def _kappa_var_factor(zeta: float, T: int | None, relevant_count: str) -> float:
+    if relevant_count == "fixed":
+        return zeta * (1.0 - zeta)
+    if relevant_count == "binomial":
+        if T is None:
+            raise ValueError("T must be given when relevant_count='binomial', got None")
+        return zeta * (1.0 - zeta) * (1.0 - 1.0 / _count("T", T))
+    raise ValueError(f"relevant_count must be 'fixed' or 'binomial', got {relevant_count!r}")
+
+
+def prompt_gradient_mean(zeta: float, q_star: Any, w_star: Any, w: Any, mu_irr: Any = None,
+                         *, T: int | None = None,
+                         relevant_count: str = "fixed") -> np.ndarray:
+    """Mean of the prompt gradient ``g_hat(w) = (1/n) sum_i y_i C_hat(X_i) w`` at ``q = 0``.
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity in ``(0, 1]``.
+    q_star, w_star, w : array_like, shape (d,)
+        Context, label vector and the (independent) head.
+    mu_irr : array_like, shape (d,), optional
+        Irrelevant mean (default 0).
+    T : int, optional
+        Needed for ``relevant_count = "binomial"``.
+    relevant_count : {"fixed", "binomial"}, default "fixed"
+
+    Returns
+    -------
+    ndarray, shape (d,)
+        ``F [(q* - mu) <w*, w> + w* <q* - mu, w>]`` with ``F = zeta (1 - zeta)`` (fixed) or
+        ``zeta (1 - zeta)(1 - 1/T)`` (binomial).
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 1 = §6.1 item 2 applied to ``w`` [MATH].  It is the
+    negative loss gradient for the correlation loss; the other losses of §4.6 give the same
+    direction at ``f = 0`` up to a positive factor.
+    """
+    zeta = _real("zeta", zeta, low=0.0, low_open=True, high=1.0)
+    F = _kappa_var_factor(zeta, T, relevant_count)
+    q = _vec("q_star", q_star)
+    ws = _vec("w_star", w_star, q.size)
+    wv = _vec("w", w, q.size)
+    mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
+    a = q - mu
+    return F * (a * float(ws @ wv) + ws * float(a @ wv))
+
+
+def prompt_gradient_noise_variance(zeta: float, q_star: Any, w_star: Any, w: Any,
+                                   mu_irr: Any = None, *, sigma: float, T: int,
+                                   n: int = 1) -> float:
+    """Exact variance of ``e^T g_hat(w)`` along a unit ``e`` orthogonal to q*, w*, mu, w.
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity ``K/T`` in ``(0, 1]`` (fixed relevant count).
+    q_star, w_star, w : array_like, shape (d,)
+    mu_irr : array_like, optional
+    sigma : float
+        Noise level ``> 0``.
+    T : int
+        Sequence length.
+    n : int, default 1
+        Split size (``n = 1`` gives the per-sample variance ``V_1`` for ``w = w*``).
+
+    Returns
+    -------
+    float
+        ``sigma^2/(n T) [sigma^2 ||w||^2 (1 - 1/T)
+        + zeta (1 - zeta)(<q* - mu, w>^2 + <w*, w>^2)]``.
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 2 [MATH].  (The identity needs ``d`` large enough for
+    such an ``e`` to exist.)
+    """
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    n = _count("n", n)
+    q = _vec("q_star", q_star)
+    ws = _vec("w_star", w_star, q.size)
+    wv = _vec("w", w, q.size)
+    mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
+    a = q - mu
+    inner = sigma**2 * float(wv @ wv) * (1.0 - 1.0 / T) + zeta * (1.0 - zeta) * (
+        float(a @ wv) ** 2 + float(ws @ wv) ** 2)
+    return sigma**2 / (n * T) * inner
+
+
+def nu_second_moment(zeta: float, *, w_norm: float, sigma: float, T: int) -> float:
+    """``E[nu^2]`` for the empirical variance ``nu`` of the tokens' ``w*``-coordinates.
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity ``K/T`` in ``(0, 1]``.
+    w_norm : float
+        ``||w*|| >= 0``.
+    sigma : float
+        Noise level ``> 0``.
+    T : int
+        Sequence length.
+
+    Returns
+    -------
+    float
+        ``[A^4 + 6 A^2 s^2 + 3 s^4 + 2 (A^2 + s^2) s^2 (T - 2) + s^4 T (T - 2)] / T^2`` with
+        ``s = sigma``, ``A^2 = T zeta (1 - zeta) ||w*||^2``.
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 3 [MATH]; ``T nu / sigma^2`` is non-central chi-square
+    with ``T - 1`` degrees of freedom and non-centrality ``A^2 / sigma^2``.  Checked against
+    :func:`derive_nu_second_moment` (exact, small ``T``) and Monte Carlo in the tests.
+
+    Examples
+    --------
+    >>> round(nu_second_moment(0.5, w_norm=0.0, sigma=1.0, T=2), 6)  # chi2_1^2 / 4
+    0.75
+    """
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    w_norm = _real("w_norm", w_norm, low=0.0)
+    A2 = T * zeta * (1.0 - zeta) * w_norm**2
+    s2 = sigma**2
+    return (A2**2 + 6 * A2 * s2 + 3 * s2**2 + 2 * (A2 + s2) * s2 * (T - 2)
+            + s2**2 * T * (T - 2)) / T**2
+
+
+def prompt_gradient_signal(zeta: float, *, q_norm: float, w_norm: float) -> float:
+    """``S = zeta (1 - zeta) ||q*|| ||w*||^2``, the mean of ``Y = y C_hat w*`` along ``u``.
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 3 [MATH] (⊥, ``mu_irr = 0``, fixed relevant count).
+    """
+    zeta = _real("zeta", zeta, low=0.0, low_open=True, high=1.0)
+    q_norm = _real("q_norm", q_norm, low=0.0)
+    w_norm = _real("w_norm", w_norm, low=0.0)
+    return zeta * (1.0 - zeta) * q_norm * w_norm**2
+
+
+def prompt_gradient_trace_cov(zeta: float, *, q_norm: float, w_norm: float, sigma: float,
+                              d: int, T: int) -> float:
+    """Exact ``tr Cov(Y)`` for ``Y = y C_hat(X) w*`` (oracle head, ⊥, ``mu_irr = 0``).
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity ``K/T`` in ``(0, 1]``.
+    q_norm, w_norm : float
+        ``||q*||`` and ``||w*||`` (``>= 0``).
+    sigma : float
+        Noise level ``> 0``.
+    d, T : int
+        Dimension (``>= 2``) and sequence length.
+
+    Returns
+    -------
+    float
+        ``(d - 1) V_1 + sigma^2 zeta (1 - zeta) ||q*||^2 ||w*||^2 / T + ||w*||^2 E[nu^2]``,
+        ``V_1 = (sigma^2 ||w*||^2 / T)[sigma^2 (1 - 1/T) + zeta (1 - zeta) ||w*||^2]``.
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 3 [MATH]; see :func:`nu_second_moment`.  Checked against
+    :func:`derive_trace_cov` (exact, small sizes) and Monte Carlo in the tests.
+    """
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    q_norm = _real("q_norm", q_norm, low=0.0)
+    w_norm = _real("w_norm", w_norm, low=0.0)
+    d = _count("d", d, 2)
+    kv = zeta * (1.0 - zeta)
+    V1 = sigma**2 * w_norm**2 / T * (sigma**2 * (1.0 - 1.0 / T) + kv * w_norm**2)
+    nu2 = nu_second_moment(zeta, w_norm=w_norm, sigma=sigma, T=T)
+    return (d - 1) * V1 + sigma**2 * kv * q_norm**2 * w_norm**2 / T + w_norm**2 * nu2
+
+
+def prompt_alignment(signal: float, trace_cov: float, n: float) -> float:
+    """Alignment approximation ``cos(g_hat, u) ~ S / sqrt(S^2 + tr Cov(Y) / n)``.
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 3 [MATH for the moments; the cosine is a leading-order
+    approximation].
+    """
+    signal = _real("signal", signal, low=0.0)
+    trace_cov = _real("trace_cov", trace_cov, low=0.0)
+    n = _real("n", n, low=0.0, low_open=True)
+    den = math.sqrt(signal**2 + trace_cov / n)
+    if den == 0.0:
+        raise ValueError("signal and trace_cov must not both be 0")
+    return signal / den
+
+
+def prompt_step_cos(zeta: float, *, q_norm: float, w_norm: float, sigma: float, d: int,
+                    T: int, n: float) -> float:
+    """Predicted ``cos(g_hat(w*), u)`` of the oracle-head prompt step with ``n`` samples.
+
+    Notes
+    -----
+    prompt_attention.md §6.3 item 3 [MATH moments, leading-order cosine]: combines
+    :func:`prompt_gradient_signal`, :func:`prompt_gradient_trace_cov` and
+    :func:`prompt_alignment`.
+
+    Examples
+    --------
+    >>> kw = dict(zeta=0.2, q_norm=3.0, w_norm=0.5, sigma=1.0, d=100, T=20)
+    >>> round(prompt_step_cos(n=prompt_step_n_star(0.9, **kw), **kw), 12)
+    0.9
+    """
+    S = prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
+    tr = prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T)
+    return prompt_alignment(S, tr, n)
+
+
+def prompt_step_n_star(c: float, *, zeta: float, q_norm: float, w_norm: float, sigma: float,
+                       d: int, T: int) -> float:
+    """Split size at which :func:`prompt_step_cos` reaches ``c``: ``c^2 tr / ((1-c^2) S^2)``.
+
+    Notes
+    -----
+    prompt_attention.md §12 claim C14, prompt side (§6.3 item 3) [MATH leading order;
+    as the paper's bound INFERRED].
+    """
+    c = _real("c", c, low=0.0, low_open=True)
+    if c >= 1.0:
+        raise ValueError(f"c must lie in (0, 1), got {c}")
+    S = prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
+    if S == 0.0:
+        raise ValueError("zeta (1 - zeta) ||q*|| ||w*||^2 must be > 0 for n* to exist")
+    tr = prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T)
+    return c**2 * tr / ((1.0 - c**2) * S**2)
+
+
+# ------------------------------------------------------------ exact symbolic checks
+
+
+def _sym_tokens(T: int, K: int, d: int, q_norm: sp.Expr, w_norm: sp.Expr, sigma: sp.Expr,
+                y: sp.Symbol, Z: sp.Matrix) -> list[sp.Matrix]:
+    # Frame e_1 = u, e_2 = w*-hat; R = first K positions (the law is exchangeable).
+    rows = []
+    for t in range(T):
+        mean = sp.zeros(d, 1)
+        if t < K:
+            mean[0] = q_norm
+            if d >= 2:
+                mean[1] = y * w_norm
+        rows.append(mean + sigma * Z[t, :].T)
+    return rows
+
+
+def _small_iv(T: Any, K: Any, d: Any, dmin: int) -> None:
+    _count("T", T)
+    _count("d", d, dmin)
+    if isinstance(K, bool) or not isinstance(K, int) or not 0 <= K <= T:
+        raise ValueError(f"K must be an integer in [0, T={T}], got {K!r}")
+    if T * d > 12:
+        raise ValueError(f"T*d must be <= 12 for the exact derivation, got T={T}, d={d}")
+
+
+def derive_nu_second_moment(T: int, K: int) -> sp.Expr:
+    """``E[nu^2]`` derived from its definition by exact Gaussian moments (small ``T``).
+
+    Parameters
+    ----------
+    T : int
+        Sequence length (``<= 12``).
+    K : int
+        Number of relevant tokens, ``0 <= K <= T``.
+
+    Returns
+    -------
+    sympy.Expr
+        In the positive symbols ``w_norm`` and ``sigma``.
+
+    Notes
+    -----
+    Generic definition behind :func:`nu_second_moment` (prompt_attention.md §6.3 item 3,
+    [MATH]): ``nu = (1/T) sum_t (v_t - v_bar)^2``, ``v_t = y ||w*|| 1{t in R} + sigma xi_t``.
+    """
+    _small_iv(T, K, 1, 1)
+    wn, sg = sp.symbols("w_norm sigma", positive=True)
+    y = sp.Symbol("y", real=True)
+    xi = sp.symbols(f"xi0:{T}", real=True)
+    v = [(y * wn if t < K else 0) + sg * xi[t] for t in range(T)]
+    vbar = sum(v) / T
+    nu = sum((vt - vbar) ** 2 for vt in v) / T
+    return sp.factor(_expectation_operator(y, list(xi))(nu**2))
+
+
+def derive_trace_cov(T: int, K: int, d: int) -> sp.Expr:
+    """``tr Cov(y C_hat(X) w*)`` derived from the definition for small ``T``, ``d`` (⊥).
+
+    Parameters
+    ----------
+    T : int
+        Sequence length.
+    K : int
+        Number of relevant tokens.
+    d : int
+        Dimension ``>= 2`` (``T d <= 12``).
+
+    Returns
+    -------
+    sympy.Expr
+        In the positive symbols ``q_norm``, ``w_norm``, ``sigma``.
+
+    Notes
+    -----
+    Generic definition behind :func:`prompt_gradient_trace_cov` (prompt_attention.md §6.3
+    item 3, [MATH]): ``E||Y||^2 - ||E Y||^2`` with ``y`` Rademacher and exact Gaussian
+    moments, ``q* = ||q*|| e_1``, ``w* = ||w*|| e_2``, ``mu_irr = 0``.
+    """
+    _small_iv(T, K, d, 2)
+    qn, wn, sg = sp.symbols("q_norm w_norm sigma", positive=True)
+    y = sp.Symbol("y", real=True)
+    Z = sp.Matrix(T, d, lambda t, j: sp.Symbol(f"z_{t}_{j}", real=True))
+    rows = _sym_tokens(T, K, d, qn, wn, sg, y, Z)
+    xbar = sum(rows, sp.zeros(d, 1)) / T
+    v = [(r.T * sp.Matrix([0, wn] + [0] * (d - 2)))[0, 0] for r in rows]
+    vbar = sum(v) / T
+    Y = y * sum(((r - xbar) * (vt - vbar) for r, vt in zip(rows, v, strict=True)),
+                sp.zeros(d, 1)) / T
+    expect = _expectation_operator(y, list(Z))
+    mean = Y.applyfunc(expect)
+    second = expect((Y.T * Y)[0, 0])
+    return sp.factor(sp.expand(second - (mean.T * mean)[0, 0]))
