@@ -8,6 +8,15 @@ float64; ``precision="high"`` uses mpmath at ``dps`` (>= 30) digits.  Symbolic d
 (sympy) live in ``_symbolic``.
 """
 
+from theory.gmm._channel import (
+    LOSSES,
+    HingeMoments,
+    bias_equation,
+    bias_equation_without_y,
+    channel_hats,
+    hinge_truncated_moments,
+    hinge_truncated_moments_quadrature,
+)
 from theory.gmm._conventions import (
     delta_from_snr,
     gaussian_tail,
@@ -18,29 +27,6 @@ from theory.gmm._conventions import (
     lam_standard_from_mignacco,
     psi_from_alpha,
     snr_from_delta,
-)
-from theory.gmm._square import (
-    SquareClosedForm,
-    interpolation_peak_deviation,
-    least_squares_error,
-    least_squares_error_standard,
-    mean_difference_error,
-    mean_difference_error_limit,
-    min_norm_error,
-    min_norm_error_standard,
-    mp_stieltjes,
-    mp_stieltjes_derivative,
-    ridge_error_standard,
-    square_closed_form,
-)
-from theory.gmm._channel import (
-    HingeMoments,
-    LOSSES,
-    bias_equation,
-    bias_equation_without_y,
-    channel_hats,
-    hinge_truncated_moments,
-    hinge_truncated_moments_quadrature,
 )
 from theory.gmm._fixed_point import (
     FixedPointError,
@@ -59,6 +45,20 @@ from theory.gmm._maxmargin import (
 )
 from theory.gmm._mean_difference import (
     mean_difference_error_finite,
+)
+from theory.gmm._square import (
+    SquareClosedForm,
+    interpolation_peak_deviation,
+    least_squares_error,
+    least_squares_error_standard,
+    mean_difference_error,
+    mean_difference_error_limit,
+    min_norm_error,
+    min_norm_error_standard,
+    mp_stieltjes,
+    mp_stieltjes_derivative,
+    ridge_error_standard,
+    square_closed_form,
 )
 from theory.gmm._symbolic import (
     SQUARE_SYMBOLS,
