@@ -181,7 +181,7 @@ def test_mp_stieltjes_solves_its_equation_and_derivative_matches():
             assert abs(psi * lam * m**2 + (1 - psi + lam) * m - 1) < mpmath.mpf(10) ** -35
             # m' by numerical differentiation (independent of the closed form)
             with mpmath.workdps(80):
-                num = -mpmath.diff(lambda t: g.mp_stieltjes(psi, t, precision="high", dps=80),
+                num = -mpmath.diff(lambda t, psi=psi: g.mp_stieltjes(psi, t, precision="high", dps=80),
                                    lam, h=mpmath.mpf("1e-20"))
             mp_ = g.mp_stieltjes_derivative(psi, lam, precision="high", dps=40)
             assert abs(num - mp_) < mpmath.mpf(10) ** -25
@@ -385,7 +385,7 @@ def test_G6_positive_part_moment_closed_form_vs_quadrature():
     for t in np.linspace(-5, 5, 11):
         for k in (1, 2):
             with mpmath.workdps(30):
-                ref = mpmath.quad(lambda z: (t - z) ** k * mpmath.npdf(z), [-mpmath.inf, t])
+                ref = mpmath.quad(lambda z, t=t, k=k: (t - z) ** k * mpmath.npdf(z), [-mpmath.inf, t])
                 hi = g.positive_part_moment(t, k, precision="high", dps=30)
                 assert abs(hi - ref) < mpmath.mpf(10) ** -25
             assert g.positive_part_moment(t, k) == pytest.approx(float(ref), rel=1e-12)

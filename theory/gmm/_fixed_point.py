@@ -234,7 +234,7 @@ def _solve_fixed_point_iv(loss, alpha, delta, lam, p, intercept, precision, dps,
         try:
             init = tuple(float(bk.real("init", v)) for v in init)
         except TypeError:
-            raise ValueError(f"init must be None, a GMMFixedPoint or (m, q, V, b), got {init!r}")
+            raise ValueError(f"init must be None, a GMMFixedPoint or (m, q, V, b), got {init!r}") from None
         if len(init) != 4 or not (init[1] > 0 and init[2] > 0):
             raise ValueError(f"init must be (m, q>0, V>0, b), got {init!r}")
     return method, alpha, delta, lam, p, damping, tol, init
