@@ -11,7 +11,7 @@ from scipy import optimize
 
 import theory.moe as tm
 from numerics.moe import rank_test
-from proofs_check._evidence import CompositeEvidence, ExactEvidence, LabelEvidence
+from proofs_check._evidence import CompositeEvidence, Evidence, ExactEvidence, LabelEvidence
 from proofs_check._registry import claim
 from proofs_check._runner import RunContext
 
@@ -65,7 +65,7 @@ def c1_attention_row(ctx: RunContext) -> CompositeEvidence:
         sym = moe_rows(X, W_Q, W_K, W_V, gate="softmax", symmetrize=True)
         worst["symmetrised"] = max(worst["symmetrised"], float(np.abs(direct - sym).max()))
     tol = float(ctx.options["tolerance"])
-    parts = {
+    parts: dict[str, Evidence] = {
         f"{k} max |difference|": ExactEvidence(0.0, v, tol, method="max abs difference")
         for k, v in worst.items()
     }
@@ -146,7 +146,7 @@ def c2_identities(ctx: RunContext) -> CompositeEvidence:
 
 # -- C3: every family of §6.4 gets its stated verdict ----------------------------------------
 
-_C3_FAMILIES = (
+_C3_FAMILIES: tuple[tuple[str, dict[str, str]], ...] = (
     ("linear_expert_bias", {}),
     ("inner_bias", {"act": "gelu"}),
     ("inner_bias", {"act": "tanh"}),
@@ -238,7 +238,8 @@ def _wrong_lower_bound(box_low: float, t_max: float) -> float:
 def c4_sigmoid_split(ctx: RunContext) -> CompositeEvidence:
     """Grid search plus bounded refinement of the split residual; constant-gate split."""
     lo, hi = ctx.options["box"]
-    t = np.linspace(*ctx.options["t_range"], ctx.sizes["t_points"])
+    t_lo, t_hi = ctx.options["t_range"]
+    t = np.linspace(float(t_lo), float(t_hi), int(ctx.sizes["t_points"]))
     grid = np.linspace(lo, hi, ctx.sizes["grid"])
     best = min(((_split_gap((a, b), t), (a, b)) for a in grid for b in grid), key=lambda v: v[0])
     refined = optimize.minimize(_split_gap, x0=np.array(best[1]), args=(t,), method="Powell",
