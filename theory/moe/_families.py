@@ -14,6 +14,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -133,6 +134,7 @@ def _s1_family(which: str, c: float, a: float, a0: float):
     As = sy["A"][0, 0]
     v = sigma(As * x**2 + bs * x + cs) * (as_ * x + a0s)
     D = sp.diff
+    items: tuple[tuple[Any, str], ...]
     if which == "S1":
         items = ((D(v, cs), "dv/dc"), (D(v, as_), "dv/da"), (D(v, a0s), "dv/da0"))
     else:
@@ -224,16 +226,16 @@ def _dense(atoms: Sequence[Sequence[float]], reflected: bool, score: str):
     base = [(sp.diff(v, p), nm) for p, nm in gate_pars]
     base += [(sp.diff(v, c), "dv/dc"), (sp.diff(v, a), "dv/da"), (sp.diff(v, a0), "dv/da0")]
     # the score class switches off the absent gate coefficients (A for linear, b for partial)
-    atoms = [list(at) for at in atoms]
-    for at in atoms:
+    rows: list[list[float]] = [list(at) for at in atoms]
+    for at in rows:
         if score == "partial":
             at[1] = 0.0
         elif score == "linear":
             at[0] = 0.0
     if reflected:
-        atoms[1][:3] = [-atoms[0][0], -atoms[0][1], -atoms[0][2]]
+        rows[1][:3] = [-rows[0][0], -rows[0][1], -rows[0][2]]
     fns, names = [], []
-    for j, (Av, bv, cv, av, a0v) in enumerate(atoms):
+    for j, (Av, bv, cv, av, a0v) in enumerate(rows):
         subs = {A: _q(Av), b: _q(bv), c: _q(cv), a: _q(av), a0: _q(a0v)}
         for f, nm in base:
             fns.append(f.subs(subs))
@@ -329,6 +331,7 @@ def _build_family(name: str, key: tuple) -> Family:
 def _rank_family_iv(name: str, params: dict) -> tuple:
     if name not in _REGISTRY:
         raise ValueError(f"name must be one of {sorted(_REGISTRY)}, got {name!r}")
+    allowed: dict[str, Any]
     if name in ("P1", "P2", "P3", "P4", "P1_augmented"):
         allowed = dict(_DEF_SOFT)
     elif name in ("S1", "S1_b"):

@@ -153,6 +153,8 @@ def implied_rate(
     elif loss in ("D1", "D3"):
         a = sp.Rational(1, 4)
     else:
+        if cell_size is None:  # guarded by _implied_rate_iv for over-specified D2
+            raise ValueError("cell_size is required for an over-specified D2 rate")
         r = r_value("r2", cell_size).value
         a = sp.Rational(1, r) if parameter in _D2_SLOW else sp.Rational(1, 2 * r)
     m = cell_size if need_m else (1 if specification == "exact" and cell_size == 1 else None)

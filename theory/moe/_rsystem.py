@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -158,7 +159,7 @@ def solves_r_system(s1, s2, s3, r: int) -> bool:
     return all(res == 0 for res in r_system_residuals(v1, v2, v3, r))
 
 
-def r1_witness(m: int) -> dict[str, tuple[sp.Expr, ...]]:
+def r1_witness(m: int) -> dict[str, Any]:
     """Return an exact non-trivial real solution showing ``r1(m) > 2m - 1`` for m = 2, 3.
 
     Parameters
