@@ -428,15 +428,15 @@ def merge_match_loss(model: MoEModel, theta, theta_star, *, merge_tol: float = 0
     groups: dict[int, list[int]] = {}
     for i in range(fit.k):
         groups.setdefault(root(i), []).append(i)
-    m_gate, m_eta = [], []
+    gate_rows, eta_rows = [], []
     for members in groups.values():
-        m_gate.append(fit.gates[members].mean(axis=0))
+        gate_rows.append(fit.gates[members].mean(axis=0))
         if model.expert == "hidden":
             eta = fit.eta[members]
-            m_eta.append(np.concatenate([[eta[:, 0].sum()], eta[:, 1:].mean(axis=0)]))
+            eta_rows.append(np.concatenate([[eta[:, 0].sum()], eta[:, 1:].mean(axis=0)]))
         else:
-            m_eta.append(fit.eta[members].sum(axis=0))
-    m_gate, m_eta = np.array(m_gate), np.array(m_eta)
+            eta_rows.append(fit.eta[members].sum(axis=0))
+    m_gate, m_eta = np.array(gate_rows), np.array(eta_rows)
     if m_gate.shape[0] < true.k:
         return math.inf
     merged = _Atoms(model, model.pack(m_gate, m_eta), "merged")
