@@ -60,6 +60,10 @@ def make_executor(jobs: int) -> cf.Executor:
     jobs = check_int(jobs, "jobs", 1)
     if jobs == 1:
         return SerialExecutor()
+    # Worker processes inherit the environment when they start: one BLAS thread each, so
+    # that `jobs` workers do not over-subscribe the cores (numba threads: _worker_init).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     return cf.ProcessPoolExecutor(
         max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
     )
