@@ -97,3 +97,18 @@ def test_interrupted_run_keeps_finished_claims(tmp_path, capsys, monkeypatch):
     assert saved["complete"] is False
     assert [r["claim_id"] for r in saved["results"]] == ["demo.first"]
     assert saved["results"][0]["verdict"] == "agrees"
+
+
+def test_bare_run_skips_xslow_unless_all(capsys, monkeypatch):
+    from proofs_check import Claim, ExactEvidence, _cli
+
+    sizes = {"quick": {}, "full": {}}
+    fast = Claim(id="demo.fast", title="t", evidence=("MATH",),
+                 run=lambda ctx: ExactEvidence(1.0, 1.0, 0.0), sizes=sizes)
+    heavy = Claim(id="demo.heavy", title="t", evidence=("MATH",), tier="xslow",
+                  run=lambda ctx: ExactEvidence(1.0, 1.0, 0.0), sizes=sizes)
+    monkeypatch.setattr(_cli, "find_claims", lambda ids: [fast, heavy])
+    code, out, err = _run(capsys, "run", "--jobs", "1")
+    assert code == 0 and "demo.fast" in out and "demo.heavy" not in out and "skipping 1 xslow" in err
+    code, out, err = _run(capsys, "run", "--jobs", "1", "--all")
+    assert code == 0 and "demo.heavy" in out
