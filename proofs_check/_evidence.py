@@ -386,11 +386,12 @@ class CompositeEvidence(Evidence):
         return part.interval(level)
 
     def decide(self, alpha: float | None = None) -> str:
-        if self.reason:
-            return "inconclusive"
         verdicts = [v.decide() for v in self._exact.values()]
+        # A failing exact part is decisive even when another part is undecided.
         if "disagrees" in verdicts:
             return "disagrees"
+        if self.reason:
+            return "inconclusive"
         if "inconclusive" in verdicts:
             return "inconclusive"
         if self._stat and alpha is not None and self.pvalue() <= alpha:

@@ -323,7 +323,7 @@ def run_claims(
         elif o.evidence is not None and not o.evidence.statistical:
             family = "deterministic: tolerance from working precision, outside the error budget"
         else:
-            family = "not tested (inconclusive), outside the error budget"
+            family = "undecided statistical part (see reason), outside the error budget"
         results.append(
             _result(o, scale=scale, seed=seed, alpha=alpha_of.get(i), family=family,
                     overrides=overrides.get(o.claim.id, {}))

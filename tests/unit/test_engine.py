@@ -180,3 +180,16 @@ def test_label_evidence_and_composite_headline():
     assert broken.headline == "side" and broken.decide() == "disagrees"
     with pytest.raises(ValueError, match="primary"):
         CompositeEvidence({"a": LabelEvidence("x", "x")}, primary="zz")
+
+
+def test_failing_exact_part_beats_an_undecided_part():
+    comp = CompositeEvidence({
+        "exact": ExactEvidence(0.0, 1.0, 1e-12),
+        "rate": ExactEvidence(0.0, 0.0, 1e-12, reason="pre-asymptotic"),
+    })
+    assert comp.reason and comp.decide() == "disagrees"
+    calm = CompositeEvidence({
+        "exact": ExactEvidence(0.0, 0.0, 1e-12),
+        "rate": ExactEvidence(0.0, 0.0, 1e-12, reason="pre-asymptotic"),
+    })
+    assert calm.decide() == "inconclusive"
