@@ -34,7 +34,6 @@ from numerics.pa._validate import (
     check_zeta_T,
     chunk_bounds,
     seed_sequence,
-    spawn_generators,
 )
 
 __all__ = ["sample_contextual_mixture"]
@@ -77,6 +76,13 @@ def _draw_sequence(gen, X, rel, idx, dy, m_plus, m_minus, mu, u, noise_u, sigma,
                 rel[t] = 1
     for j in range(J):
         dy[j] = 1.0 if gen.random() < 0.5 else -1.0
+    m_rel = m_plus if y > 0 else m_minus
+    if noise_u and J == 0:  # the common case, one pass per token
+        for t in range(T):
+            m = m_rel if rel[t] == 1 else mu
+            for j in range(k):
+                X[t, j] = m[j] + sigma * gen.standard_normal()
+        return y
     for t in range(T):
         jd = -1
         if rel[t] == 0 and J > 0:
@@ -91,19 +97,12 @@ def _draw_sequence(gen, X, rel, idx, dy, m_plus, m_minus, mu, u, noise_u, sigma,
                 zu += X[t, j] * u[j]
             for j in range(k):
                 X[t, j] -= zu * u[j]
-        if rel[t] == 1:
-            if y > 0:
-                for j in range(k):
-                    X[t, j] = m_plus[j] + sigma * X[t, j]
-            else:
-                for j in range(k):
-                    X[t, j] = m_minus[j] + sigma * X[t, j]
-        else:
+        m = m_rel if rel[t] == 1 else mu
+        for j in range(k):
+            X[t, j] = m[j] + sigma * X[t, j]
+        if jd >= 0:
             for j in range(k):
-                X[t, j] = mu[j] + sigma * X[t, j]
-            if jd >= 0:
-                for j in range(k):
-                    X[t, j] += dq[jd, j] + dy[jd] * dw[jd, j]
+                X[t, j] += dq[jd, j] + dy[jd] * dw[jd, j]
     return y
 
 
@@ -123,15 +122,15 @@ def _sample_chunk(
         )
 
 
-def run_chunks(kernel, seqs, n, chunk, shared):
+def run_chunks(kernel, seqs, n, chunk, shared, bit_generator=np.random.PCG64):
     """Run ``kernel(gen_c, start_c, stop_c, *shared)`` over the chunks of ``n`` items.
 
-    ``seqs`` is a SeedSequence; chunk ``c`` draws from the Generator of its ``c``-th spawned
-    child, so results depend on the seed and ``chunk`` only, never on the thread count.
-    Returns the kernel results in chunk order.
+    ``seqs`` is a SeedSequence; chunk ``c`` draws from a Generator over ``bit_generator``
+    seeded by its ``c``-th spawned child, so results depend on the seed, ``chunk`` and the
+    bit generator only, never on the thread count.  Returns the kernel results in chunk order.
     """
     starts, stops = chunk_bounds(n, chunk)
-    gens = spawn_generators(seqs.spawn(len(starts)))
+    gens = [np.random.Generator(bit_generator(s)) for s in seqs.spawn(len(starts))]
     return map_chunks(kernel, gens, starts, stops, shared=tuple(shared))
 
 

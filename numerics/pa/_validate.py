@@ -130,8 +130,3 @@ def chunk_bounds(n: int, chunk: int) -> tuple[list[int], list[int]]:
     """Start and stop indices of consecutive chunks of ``chunk`` items covering ``n``."""
     starts = list(range(0, n, chunk))
     return starts, [min(n, s + chunk) for s in starts]
-
-
-def spawn_generators(seqs) -> list[np.random.Generator]:
-    """One PCG64 Generator per spawned SeedSequence (as ``numerics.core.chunk_generators``)."""
-    return [np.random.Generator(np.random.PCG64(s)) for s in seqs]

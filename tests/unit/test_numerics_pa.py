@@ -300,12 +300,13 @@ def _run_all(seed):
     sp = pa.span_statistics(
         1100, 20, qs, ws, zeta=0.2, prompts=np.outer([0, 1, 3], qs), bayes=True, rng=seed
     )
+    fast = pa.span_statistics(1100, 20, qs, ws, zeta=0.2, prompts=np.outer([0, 1, 3], qs), rng=seed)
     r = pa.three_step_algorithm(600, 20, qs, ws, zeta=0.2, debias="intercept", rng=seed)
     gm = pa.gradient_moments(900, 20, qs, ws, zeta=0.2, w=ws, rng=seed)
     dot, nrm = pa.mean_difference_fits(150, 4, 20, qs, ws, zeta=0.2, prompt=qs / 3, rng=seed)
     return [
-        X, y, rel, sp.a, sp.b, sp.oracle, sp.bayes, r.w1, r.q1, r.w2, np.array(r.intercept),
-        gm.mean, gm.var, dot, nrm,
+        X, y, rel, sp.a, sp.b, sp.oracle, sp.bayes, fast.a, fast.oracle, r.w1, r.q1, r.w2,
+        np.array(r.intercept), gm.mean, gm.var, dot, nrm,
     ]
 
 
@@ -322,6 +323,42 @@ def test_bit_for_bit_reproducible_across_thread_counts():
         assert x.tobytes() == z.tobytes()
     other = _run_all(987654321)
     assert other[0].tobytes() != one[0].tobytes()
+
+
+@pytest.mark.parametrize("count", ["fixed", "binomial"])
+def test_isotropic_fast_kernel_equals_general_kernel(count):
+    # the fused kernel of the common case must return the general kernel's numbers exactly
+    from numerics.pa import _span
+
+    d, T, n = 6, 10, 700
+    qs, ws = np.zeros(d), np.zeros(d)
+    qs[0], ws[1] = 3.0, 1.0
+    mu = np.full(d, 0.1)
+    heads = np.random.default_rng(0).standard_normal((2, d))
+    n_, gen, mix, Qf, Hf = _span._span_iv(
+        n, T, qs, ws, 0.3, np.outer([0.0, 0.5, 2.0], qs), heads, 1.3, mu, "A", count, 0.4,
+        None, False, 5,
+    )
+    c = _span._coords(mix, Qf, Hf)
+    P, h = Qf.shape[0], c["Hc"].shape[0]
+    outs = []
+    for kernel in ("iso", "general"):
+        y, a, b, proj = np.empty(n), np.empty((n, P)), np.empty((n, P)), np.empty((n, P, h))
+        g = np.random.Generator(_span.BIT_GENERATOR(11))
+        if kernel == "iso":
+            _span._span_chunk_iso(
+                g, 0, n, T, c["Qc"], c["Hc"], c["m_plus"], c["m_minus"], c["mu"], mix.sigma,
+                mix.K, mix.zeta, mix.p, y, a, b, proj,
+            )
+        else:
+            _span._span_chunk(
+                g, 0, n, T, c["Qc"], c["Hc"], False, c["mu"], c["mu"], 0.0,
+                c["m_plus"], c["m_minus"], c["mu"], c["u"], True, mix.sigma, mix.K, mix.zeta,
+                mix.p, c["dq"], c["dw"], y, a, b, proj, np.empty(0),
+            )
+        outs.append((y, a, b, proj))
+    for x, z in zip(*outs, strict=True):
+        assert x.tobytes() == z.tobytes()
 
 
 @pytest.mark.parametrize("parallel", [False, True])
