@@ -1,6 +1,8 @@
 import numba
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from numba import njit
 
 from numerics.core import (
@@ -105,3 +107,31 @@ def test_kernel_seeds_deterministic():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_exp_nonpositive_within_one_ulp_of_numpy_on_its_domain():
+    from numerics.core._fastexp import exp_nonpositive
+
+    x = np.concatenate([
+        -np.random.default_rng(0).uniform(0.0, 700.0, 200_000),
+        -np.random.default_rng(1).exponential(1.0, 50_000),
+        [0.0, -0.0, -1e-300, -np.log(2.0) / 2, -700.0],
+    ])
+    out = np.empty_like(x)
+    exp_nonpositive(x, out, np.empty(x.size, dtype=np.int64), x.size)
+    ref = np.exp(x)
+    assert np.max(np.abs(out - ref) / np.spacing(ref)) <= 1.0
+    # below the floor the value is e^-700, tiny but normal; only the first n entries change
+    y = np.array([-800.0, -1.0, 5.0])
+    exp_nonpositive(y, y, np.empty(3, dtype=np.int64), 2)
+    assert y[0] == out[-1] and y[2] == 5.0
+
+
+@given(st.floats(min_value=-700.0, max_value=0.0))
+def test_exp_nonpositive_property(x):
+    from numerics.core._fastexp import exp_nonpositive
+
+    out = np.empty(1)
+    exp_nonpositive(np.array([x]), out, np.empty(1, dtype=np.int64), 1)
+    ref = np.exp(x)
+    assert abs(out[0] - ref) <= np.spacing(ref)

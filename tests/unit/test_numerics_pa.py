@@ -327,7 +327,7 @@ def test_bit_for_bit_reproducible_across_thread_counts():
 
 @pytest.mark.parametrize("count", ["fixed", "binomial"])
 def test_isotropic_fast_kernel_equals_general_kernel(count):
-    # the fused kernel of the common case must return the general kernel's numbers exactly
+    # the block kernel of the common case must return the general kernel's numbers
     from numerics.pa import _span
 
     d, T, n = 6, 10, 700
@@ -357,8 +357,10 @@ def test_isotropic_fast_kernel_equals_general_kernel(count):
                 mix.p, c["dq"], c["dw"], y, a, b, proj, np.empty(0),
             )
         outs.append((y, a, b, proj))
-    for x, z in zip(*outs, strict=True):
-        assert x.tobytes() == z.tobytes()
+    (y1, *stats1), (y2, *stats2) = outs
+    assert y1.tobytes() == y2.tobytes()  # same stream, same draws
+    for x, z in zip(stats1, stats2, strict=True):  # vectorised exp and FMA: a few ulps
+        np.testing.assert_allclose(x, z, rtol=1e-13, atol=1e-14)
 
 
 @pytest.mark.parametrize("parallel", [False, True])
