@@ -25,7 +25,13 @@ from numerics.moe import (
     voronoi_loss_d3,
     voronoi_loss_d4,
 )
-from proofs_check._evidence import CompositeEvidence, ExactEvidence, LabelEvidence, float_tolerance
+from proofs_check._evidence import (
+    CompositeEvidence,
+    Evidence,
+    ExactEvidence,
+    LabelEvidence,
+    float_tolerance,
+)
 from proofs_check._registry import claim
 from proofs_check._runner import RunContext
 
@@ -94,8 +100,8 @@ def _d3_exponent_one(model: MoEModel, theta, theta_star) -> float:
     total = float(np.sum(np.where(size > 1, np.abs(mass - _sigma(cs)), 0.0)))
     total += float(np.sum(np.where(size == 0, _sigma(cs), 0.0)))
     for i, j in enumerate(labels):
-        dA, db = np.linalg.norm(A[i] - As[j]), np.linalg.norm(b[i] - bs[j])
-        de = np.linalg.norm(e[i] - es[j])
+        dA, db = float(np.linalg.norm(A[i] - As[j])), float(np.linalg.norm(b[i] - bs[j]))
+        de = float(np.linalg.norm(e[i] - es[j]))
         total += dA + db + abs(c[i] - cs[j]) + de if size[j] == 1 else dA + db + de
     return total
 
@@ -303,6 +309,7 @@ def _exact_split(rng, model: MoEModel, truth: np.ndarray, gauge: int, split: int
             else:
                 atoms_g.append(g)
                 atoms_e.append(e[i])
+    assert pinned is not None  # the gauge atom is always among the split atoms
     perm = rng.permutation(len(atoms_g))
     new_g = np.array([*(atoms_g[i] for i in perm), pinned[0]])
     new_e = np.array([*(atoms_e[i] for i in perm), pinned[1]])
@@ -376,7 +383,7 @@ def c11_voronoi_sanity(ctx: RunContext) -> CompositeEvidence:
            "D1 ratio bounds": 0.0, "D3 ratio bounds": 0.0,
            "split value D1 = e^{c*} delta^2": _SPLIT_RTOL,
            "split value D3 = 2 delta^2": _SPLIT_RTOL}
-    parts = {name: checks[name].evidence(tol.get(name, _ZERO_TOL),
+    parts: dict[str, Evidence] = {name: checks[name].evidence(tol.get(name, _ZERO_TOL),
                                          "relative error" if "split value" in name else "max gap")
              for name in names}
     parts["r1(2) > 3 witness"] = _witness()
