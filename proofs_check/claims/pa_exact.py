@@ -709,7 +709,8 @@ def c7_attention_stats(ctx: RunContext) -> CompositeEvidence:
     parts["symbolic c → ∞: a → 1, T b² → 1/ζ"] = LabelEvidence(
         "zero", "zero" if lim_a == 0 and lim_b == 0 else "nonzero", method="sympy limit")
     # float64: every T <= T_max, K <= T on a grid of c.
-    c = np.linspace(*o["c_range"], z["c_points"])
+    c_lo, c_hi = o["c_range"]
+    c = np.linspace(float(c_lo), float(c_hi), int(z["c_points"]))
     tol = float_tolerance(1.0, ulps=float(o["ulps"]))
     worst_a, worst_b, worst_0, mono_ok, thr_worst = (0.0, 0, 0), (0.0, 0, 0), 0.0, True, 0.0
     for T in range(1, z["T_max"] + 1):
