@@ -42,20 +42,14 @@ __all__ = ["sample_contextual_mixture"]
 CHUNK = 4096
 
 
-@njit(cache=True, error_model="numpy")
-def _draw_sequence(gen, X, rel, idx, dy, m_plus, m_minus, mu, u, noise_u, sigma, K, zeta, p, dq, dw):
-    """Draw one sequence into ``X`` (``T x k``) and ``rel`` (``T``, uint8); return ``y``.
+@njit(cache=True, error_model="numpy", inline="always")
+def _draw_label_and_set(gen, rel, idx, p, K, zeta):
+    """Draw the label (returned) and the relevant set into ``rel`` (``T``, uint8).
 
-    Works in any orthonormal coordinate system: in the full space ``k = d``; in a span
-    (§11) the means are the projected means and ``u`` is the first basis vector.
-    ``noise_u = False`` removes the noise component along ``u`` (Variant B).  ``K < 0``
-    selects binomial relevance with probability ``zeta``.  ``dq``/``dw`` (``J x k``) are
-    Variant-D distractor contexts (``J = 0`` for none); ``idx`` (``T``, int64) and ``dy``
-    (``J``) are scratch.  Order of draws: label, relevant set, distractor labels, then per
-    token (distractor index, ``k`` normals), all from the chunk's Generator ``gen``.
+    ``K >= 0``: a uniform ``K``-subset by a partial Fisher-Yates shuffle of ``idx``
+    (scratch, int64); ``K < 0``: each position independently with probability ``zeta``.
     """
-    T, k = X.shape
-    J = dq.shape[0]
+    T = rel.shape[0]
     y = 1.0 if gen.random() < p else -1.0
     for t in range(T):
         rel[t] = 0
@@ -74,6 +68,24 @@ def _draw_sequence(gen, X, rel, idx, dy, m_plus, m_minus, mu, u, noise_u, sigma,
         for t in range(T):
             if gen.random() < zeta:
                 rel[t] = 1
+    return y
+
+
+@njit(cache=True, error_model="numpy")
+def _draw_sequence(gen, X, rel, idx, dy, m_plus, m_minus, mu, u, noise_u, sigma, K, zeta, p, dq, dw):
+    """Draw one sequence into ``X`` (``T x k``) and ``rel`` (``T``, uint8); return ``y``.
+
+    Works in any orthonormal coordinate system: in the full space ``k = d``; in a span
+    (§11) the means are the projected means and ``u`` is the first basis vector.
+    ``noise_u = False`` removes the noise component along ``u`` (Variant B).  ``K < 0``
+    selects binomial relevance with probability ``zeta``.  ``dq``/``dw`` (``J x k``) are
+    Variant-D distractor contexts (``J = 0`` for none); ``idx`` (``T``, int64) and ``dy``
+    (``J``) are scratch.  Order of draws: label, relevant set, distractor labels, then per
+    token (distractor index, ``k`` normals), all from the chunk's Generator ``gen``.
+    """
+    T, k = X.shape
+    J = dq.shape[0]
+    y = _draw_label_and_set(gen, rel, idx, p, K, zeta)
     for j in range(J):
         dy[j] = 1.0 if gen.random() < 0.5 else -1.0
     m_rel = m_plus if y > 0 else m_minus

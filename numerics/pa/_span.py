@@ -21,7 +21,14 @@ from numba import njit
 
 from numerics.core._fastexp import exp_nonpositive
 from numerics.pa._bayes import _bayes_seq, _logprior
-from numerics.pa._sampler import CHUNK, _draw_sequence, _mixture_iv, _sample_iv, run_chunks
+from numerics.pa._sampler import (
+    CHUNK,
+    _draw_label_and_set,
+    _draw_sequence,
+    _mixture_iv,
+    _sample_iv,
+    run_chunks,
+)
 from numerics.pa._validate import check_array, normalise_rng
 
 __all__ = ["SpanStatistics", "span_basis", "span_statistics", "span_statistics_numpy"]
@@ -141,25 +148,8 @@ def _span_chunk_iso(
     for lo in range(start, stop, B):
         nb = min(B, stop - lo)
         for c in range(nb):
-            y = 1.0 if gen.random() < p else -1.0
+            y = _draw_label_and_set(gen, rel, idx, p, K, zeta)
             y_out[lo + c] = y
-            for t in range(T):
-                rel[t] = 0
-            if K >= 0:
-                for t in range(T):
-                    idx[t] = t
-                for j in range(K):
-                    r = j + int(gen.random() * (T - j))
-                    if r > T - 1:
-                        r = T - 1
-                    tmp = idx[j]
-                    idx[j] = idx[r]
-                    idx[r] = tmp
-                    rel[idx[j]] = 1
-            else:
-                for t in range(T):
-                    if gen.random() < zeta:
-                        rel[t] = 1
             m_rel = m_plus if y > 0 else m_minus
             for t in range(T):
                 m = m_rel if rel[t] == 1 else mu
