@@ -35,6 +35,8 @@ from numerics.pa._models import (
     pa_hessian,
     sa_forward,
     sa_grads,
+    sa_pa_forward,
+    sa_pa_grads,
     softmax,
     softmax_jacobian,
 )
@@ -69,6 +71,8 @@ __all__ = [
     "ridge_head",
     "sa_forward",
     "sa_grads",
+    "sa_pa_forward",
+    "sa_pa_grads",
     "sample_contextual_mixture",
     "softmax",
     "softmax_jacobian",

@@ -7,6 +7,15 @@ Three one-layer models of one sequence ``X`` (``T x d``):
 * softmax self-attention    ``f_SA(X; W, w) = r^T S_row(X W X^T) X w`` with pooling weights
   ``r = 1/T`` (mean pooling) or ``r = e_1`` (first token).
 
+Two reconstructed switches (prompt_attention.md §4.1, §4.4; readings [INFERRED], see
+``theory.pa.pa_model`` and ``theory.pa.sa_model``):
+
+* ``pa.prompt_self_attention = True``: the prompt also attends to itself, as an extra token
+  ``x_0 = q`` (identity key, query and value maps), ``f = w^T X~^T S(tau X~ q)`` with
+  ``X~ = [q^T; X]`` (``prompt_self_attention=True`` of :func:`pa_grads`);
+* ``pa.sa_pooling = "sa_then_pa"``: prompt-attention pooling of the self-attention outputs,
+  ``f = w^T O^T S(tau O q)`` with ``O = S_row(X W X^T) X`` (:func:`sa_pa_grads`).
+
 Kernels (``_``-prefixed, compiled) take arrays and write into preallocated outputs; the public
 wrappers validate, coerce to float64 and allocate.  Every softmax subtracts the maximum score.
 """
@@ -29,6 +38,8 @@ __all__ = [
     "pa_hessian",
     "sa_forward",
     "sa_grads",
+    "sa_pa_forward",
+    "sa_pa_grads",
     "softmax",
     "softmax_jacobian",
 ]
@@ -95,6 +106,101 @@ def _pa_grads_batch(X, q, w, tau, f_out, gq_out, gw_out):
         v = np.empty(T)
         g = np.empty(T)
         f_out[i] = _pa_core(X[i], q, w, tau, s, v, g, gq_out[i], gw_out[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _pa_self_core(X, q, w, tau, s, v, g, gq, gw):
+    """PA with prompt self-attention (token ``x_0 = q``); ``s``, ``v``, ``g`` hold T + 1.
+
+    ``s = S(tau X~ q)``, ``v = X~ w`` with ``X~ = [q^T; X]``; fills ``gw = X~^T s`` and
+    ``gq = tau X~^T g + tau g_0 q + s_0 w``.
+    """
+    T, d = X.shape
+    zq = 0.0
+    vq = 0.0
+    for j in range(d):
+        zq += q[j] * q[j]
+        vq += q[j] * w[j]
+    s[0] = tau * zq
+    v[0] = vq
+    for t in range(T):
+        zt = 0.0
+        vt = 0.0
+        for j in range(d):
+            zt += X[t, j] * q[j]
+            vt += X[t, j] * w[j]
+        s[t + 1] = tau * zt
+        v[t + 1] = vt
+    _softmax_into(s, s)
+    f = 0.0
+    for t in range(T + 1):
+        f += s[t] * v[t]
+    for t in range(T + 1):
+        g[t] = s[t] * (v[t] - f)
+    for j in range(d):
+        a = s[0] * q[j]
+        b = 2.0 * g[0] * q[j]
+        for t in range(T):
+            a += X[t, j] * s[t + 1]
+            b += X[t, j] * g[t + 1]
+        gw[j] = a
+        gq[j] = tau * b + s[0] * w[j]
+    return f
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _pa_self_grads_batch(X, q, w, tau, f_out, gq_out, gw_out):
+    """Values and gradients of PA with prompt self-attention for every sequence."""
+    n, T, d = X.shape
+    for i in prange(n):
+        s = np.empty(T + 1)
+        v = np.empty(T + 1)
+        g = np.empty(T + 1)
+        f_out[i] = _pa_self_core(X[i], q, w, tau, s, v, g, gq_out[i], gw_out[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _pa_self_hessian_kernel(X, q, w, tau, hqq, hqw):
+    """Second derivatives of PA with prompt self-attention (theory.pa.model_closed_form).
+
+    With ``D = tau (X~ + e_0 q^T)`` (score Jacobian), ``H = diag(g) - g s^T - s g^T``:
+    ``hqq = D^T H D + 2 tau g_0 I + s_0 [(D_0 - D^T s) w^T + w (D_0 - D^T s)^T]`` and
+    ``hqw = D^T J(s) X~ + s_0 I``.
+    """
+    T, d = X.shape
+    s = np.empty(T + 1)
+    v = np.empty(T + 1)
+    g = np.empty(T + 1)
+    _pa_self_core(X, q, w, tau, s, v, g, np.empty(d), np.empty(d))
+    D = np.empty((T + 1, d))
+    Xt = np.empty((T + 1, d))
+    for j in range(d):
+        D[0, j] = 2.0 * tau * q[j]
+        Xt[0, j] = q[j]
+        for t in range(T):
+            D[t + 1, j] = tau * X[t, j]
+            Xt[t + 1, j] = X[t, j]
+    ds = np.zeros(d)  # D^T s
+    dg = np.zeros(d)  # D^T g
+    xs = np.zeros(d)  # X~^T s
+    for t in range(T + 1):
+        for j in range(d):
+            ds[j] += D[t, j] * s[t]
+            dg[j] += D[t, j] * g[t]
+            xs[j] += Xt[t, j] * s[t]
+    for i in range(d):
+        ji = s[0] * (D[0, i] - ds[i])  # (D^T J e_0)_i
+        for j in range(d):
+            h1 = 0.0
+            h2 = 0.0
+            for t in range(T + 1):
+                h1 += D[t, i] * g[t] * D[t, j]
+                h2 += D[t, i] * s[t] * Xt[t, j]
+            jj = s[0] * (D[0, j] - ds[j])
+            hqq[i, j] = h1 - dg[i] * ds[j] - ds[i] * dg[j] + ji * w[j] + w[i] * jj
+            hqw[i, j] = h2 - ds[i] * xs[j]
+        hqq[i, i] += 2.0 * tau * g[0]
+        hqw[i, i] += s[0]
 
 
 @njit(cache=True, error_model="numpy")
@@ -228,13 +334,119 @@ def _sa_grads_batch(X, W, w, r, f_out, gW_out, gw_out, want_grad):
 
 
 @njit(cache=True, error_model="numpy")
+def _sa_pa_core(X, W, q, w, tau, P, gW, gq, gw, want_grad):
+    """SA followed by PA pooling: ``f = w^T O^T S(tau O q)``, ``O = P X``, ``P = S_row(X W X^T)``.
+
+    ``P`` (T x T) is overwritten.  If ``want_grad`` it fills ``gw = O^T s``,
+    ``gq = tau O^T g`` and ``gW = sum_i x_i (X^T J_i X c_i)^T`` with
+    ``c_i = s_i w + tau g_i q``, ``g = s * (O w - f)``.
+    """
+    T, d = X.shape
+    XW = np.zeros((T, d))
+    for t in range(T):
+        for k in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += X[t, j] * W[j, k]
+            XW[t, k] = acc
+    O = np.empty((T, d))
+    s = np.empty(T)
+    u = np.empty(T)
+    for i in range(T):
+        for t in range(T):
+            acc = 0.0
+            for k in range(d):
+                acc += XW[i, k] * X[t, k]
+            P[i, t] = acc
+        _softmax_into(P[i], P[i])
+        zi = 0.0
+        ui = 0.0
+        for j in range(d):
+            acc = 0.0
+            for t in range(T):
+                acc += P[i, t] * X[t, j]
+            O[i, j] = acc
+            zi += acc * q[j]
+            ui += acc * w[j]
+        s[i] = tau * zi
+        u[i] = ui
+    _softmax_into(s, s)
+    f = 0.0
+    for i in range(T):
+        f += s[i] * u[i]
+    if want_grad:
+        g = np.empty(T)
+        for i in range(T):
+            g[i] = s[i] * (u[i] - f)
+        for j in range(d):
+            a = 0.0
+            b = 0.0
+            for i in range(T):
+                a += O[i, j] * s[i]
+                b += O[i, j] * g[i]
+            gw[j] = a
+            gq[j] = tau * b
+        for a in range(d):
+            for b in range(d):
+                gW[a, b] = 0.0
+        c = np.empty(d)
+        xc = np.empty(T)
+        xj = np.empty(d)
+        for i in range(T):
+            for b in range(d):
+                c[b] = s[i] * w[b] + tau * g[i] * q[b]
+            pc = 0.0
+            for t in range(T):
+                acc = 0.0
+                for b in range(d):
+                    acc += X[t, b] * c[b]
+                xc[t] = acc
+                pc += P[i, t] * acc
+            for t in range(T):
+                xc[t] = P[i, t] * (xc[t] - pc)
+            for b in range(d):
+                acc = 0.0
+                for t in range(T):
+                    acc += X[t, b] * xc[t]
+                xj[b] = acc
+            for a in range(d):
+                xa = X[i, a]
+                for b in range(d):
+                    gW[a, b] += xa * xj[b]
+    return f
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _sa_pa_grads_batch(X, W, q, w, tau, f_out, gW_out, gq_out, gw_out, want_grad):
+    """Values (and gradients if ``want_grad``) of SA-then-PA for every sequence."""
+    n, T, d = X.shape
+    for i in prange(n):
+        P = np.empty((T, T))
+        f_out[i] = _sa_pa_core(X[i], W, q, w, tau, P, gW_out[i], gq_out[i], gw_out[i],
+                               want_grad)
+
+
+@njit(cache=True, error_model="numpy")
+def _sa_pa_serial(X, W, q, w, tau, f, gW, gq, gw, P, want_grad):
+    """Values (and gradients) of SA-then-PA over a batch, serially."""
+    for i in range(X.shape[0]):
+        f[i] = _sa_pa_core(X[i], W, q, w, tau, P, gW[i], gq[i], gw[i], want_grad)
+
+
+@njit(cache=True, error_model="numpy")
 def _pa_lin_serial(X, q, w, model, tau, c, f, gq, gw, s, v, g):
-    """Values and gradients of PA (model 0) or LIN (model 1) over a batch, serially."""
+    """Values and gradients over a batch, serially.
+
+    PA (model 0), LIN (model 1) or PA with prompt self-attention (model 2; then ``s``,
+    ``v``, ``g`` hold ``T + 1`` entries).
+    """
     for i in range(X.shape[0]):
         if model == 0:
             f[i] = _pa_core(X[i], q, w, tau, s, v, g, gq[i], gw[i])
-        else:
+        elif model == 1:
             f[i] = _lin_core(X[i], q, w, c, gq[i], gw[i])
+        else:
+            f[i] = _pa_self_core(X[i], q, w, tau, s, v, g, gq[i], gw[i])
 
 
 @njit(cache=True, error_model="numpy")
@@ -262,9 +474,12 @@ def _xqw_iv(X, q, w, names=("q", "w")):
     return X, q, w
 
 
-def _pa_iv(X, q, w, temperature):
+def _pa_iv(X, q, w, temperature, prompt_self_attention=False):
     X, q, w = _xqw_iv(X, q, w)
     tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    if not isinstance(prompt_self_attention, bool):
+        raise ValueError(
+            f"prompt_self_attention must be True or False, got {prompt_self_attention!r}")
     return X, q, w, tau
 
 
@@ -279,6 +494,9 @@ def _sa_iv(X, W, w, pooling):
     X, _, w = _xqw_iv(X, np.zeros(np.shape(X)[-1]), w, names=("q", "w"))
     d = X.shape[-1]
     W = check_array("W", W, 2, (d, d))
+    if pooling == "sa_then_pa":
+        raise ValueError("pooling='sa_then_pa' has its own prompt q and temperature: "
+                         "use sa_pa_forward / sa_pa_grads")
     check_choice("pooling", pooling, ("mean", "first"))
     T = X.shape[-2]
     if pooling == "mean":
@@ -287,6 +505,14 @@ def _sa_iv(X, W, w, pooling):
         r = np.zeros(T)
         r[0] = 1.0
     return X, W, w, r
+
+
+def _sa_pa_iv(X, W, q, w, temperature):
+    X, q, w = _xqw_iv(X, q, w)
+    d = X.shape[-1]
+    W = check_array("W", W, 2, (d, d))
+    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    return X, W, q, w, tau
 
 
 def _batched(X):
@@ -347,7 +573,7 @@ def softmax_jacobian(s):
     return np.diag(s) - np.outer(s, s)
 
 
-def pa_forward(X, q, w, *, temperature=1.0):
+def pa_forward(X, q, w, *, temperature=1.0, prompt_self_attention=False):
     """Softmax prompt-attention output ``f_PA = w^T X^T S(tau X q)``.
 
     Parameters
@@ -358,6 +584,11 @@ def pa_forward(X, q, w, *, temperature=1.0):
         Prompt and head.
     temperature : float, optional
         ``tau > 0`` multiplying the scores (``pa.temperature``; 1 by default, [INFERRED]).
+    prompt_self_attention : bool, optional
+        ``pa.prompt_self_attention`` (default False, §1.3).  True: the prompt is an extra
+        token ``x_0 = q`` with score ``tau ||q||^2`` and value ``<q, w>``,
+        ``f = w^T X~^T S(tau X~ q)``, ``X~ = [q^T; X]`` (reading [INFERRED], see
+        ``theory.pa.pa_model``).
 
     Returns
     -------
@@ -365,18 +596,22 @@ def pa_forward(X, q, w, *, temperature=1.0):
 
     Notes
     -----
-    prompt_attention.md §4.2 [MATH for the model as defined; temperature INFERRED].
+    prompt_attention.md §4.2 [MATH for the model as defined; temperature INFERRED] and §4.1
+    (prompt self-attention [UNKNOWN]; its reading INFERRED).
 
     Examples
     --------
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
     >>> round(pa_forward(X, [0.0, 0.0], [1.0, 3.0]), 6)
     2.0
+    >>> round(pa_forward(X, [0.0, 0.0], [1.0, 3.0], prompt_self_attention=True), 6)  # (1+3+0)/3
+    1.333333
     """
-    return pa_grads(X, q, w, temperature=temperature)[0]
+    return pa_grads(X, q, w, temperature=temperature,
+                    prompt_self_attention=prompt_self_attention)[0]
 
 
-def pa_grads(X, q, w, *, temperature=1.0):
+def pa_grads(X, q, w, *, temperature=1.0, prompt_self_attention=False):
     """Value and exact gradients of f_PA in ``q`` and ``w``.
 
     Parameters
@@ -385,26 +620,38 @@ def pa_grads(X, q, w, *, temperature=1.0):
     q, w : array_like, shape (d,)
     temperature : float, optional
         Score multiplier ``tau > 0``.
+    prompt_self_attention : bool, optional
+        Extra token ``x_0 = q`` (see :func:`pa_forward`); default False.
 
     Returns
     -------
     f : float or ndarray, shape (n,)
     grad_q : ndarray, shape (d,) or (n, d)
-        ``tau X^T J(s) X w = tau X^T g`` with ``g = s * (v - <s, v>)``, ``v = X w``.
+        ``tau X^T J(s) X w = tau X^T g`` with ``g = s * (v - <s, v>)``, ``v = X w``.  With
+        prompt self-attention (``X~ = [q^T; X]``, ``s``, ``v = X~ w``, ``g`` on ``T + 1``
+        entries): ``tau X~^T g + tau g_0 q + s_0 w``.
     grad_w : ndarray, shape (d,) or (n, d)
-        ``X^T s``.
+        ``X^T s`` (``X~^T s`` with prompt self-attention).
 
     Notes
     -----
     prompt_attention.md §5 item 2 [MATH]; at ``q = 0`` ``grad_q = C(X) w`` (§5 item 3).
+    The self-attention forms are derived in ``theory.pa.model_closed_form``.
     """
-    X, q, w, tau = _pa_iv(X, q, w, temperature)
+    X, q, w, tau = _pa_iv(X, q, w, temperature, prompt_self_attention)
     Xb, single = _batched(X)
     n, T, d = Xb.shape
     f = np.empty(n)
     gq = np.empty((n, d))
     gw = np.empty((n, d))
-    if n < _PARALLEL_MIN:
+    if prompt_self_attention:
+        if n < _PARALLEL_MIN:
+            m = T + 1
+            _pa_lin_serial(Xb, q, w, 2, tau, 1.0, f, gq, gw, np.empty(m), np.empty(m),
+                           np.empty(m))
+        else:
+            _pa_self_grads_batch(Xb, q, w, tau, f, gq, gw)
+    elif n < _PARALLEL_MIN:
         s = np.empty(T)
         _pa_lin_serial(Xb, q, w, 0, tau, 1.0, f, gq, gw, s, np.empty(T), np.empty(T))
     else:
@@ -414,7 +661,7 @@ def pa_grads(X, q, w, *, temperature=1.0):
     return f, gq, gw
 
 
-def pa_hessian(X, q, w, *, temperature=1.0):
+def pa_hessian(X, q, w, *, temperature=1.0, prompt_self_attention=False):
     """Exact second derivatives of f_PA for one sequence.
 
     Parameters
@@ -422,25 +669,34 @@ def pa_hessian(X, q, w, *, temperature=1.0):
     X : array_like, shape (T, d)
     q, w : array_like, shape (d,)
     temperature : float, optional
+    prompt_self_attention : bool, optional
+        Extra token ``x_0 = q`` (see :func:`pa_forward`); default False.
 
     Returns
     -------
     hess_qq : ndarray, shape (d, d)
-        ``tau^2 X^T H X`` with ``H = diag(g) - g s^T - s g^T`` (symmetric).
+        ``tau^2 X^T H X`` with ``H = diag(g) - g s^T - s g^T`` (symmetric).  With prompt
+        self-attention ``D^T H D + 2 tau g_0 I + D^T J e_0 w^T + w e_0^T J D``,
+        ``D = tau (X~ + e_0 q^T)``.
     hess_qw : ndarray, shape (d, d)
-        ``d^2 f / dq_i dw_j = tau (X^T J(s) X)_ij``.  (``d^2 f / dw^2 = 0``.)
+        ``d^2 f / dq_i dw_j = tau (X^T J(s) X)_ij`` (``D^T J X~ + s_0 I`` with prompt
+        self-attention).  (``d^2 f / dw^2 = 0``.)
 
     Notes
     -----
-    prompt_attention.md §5 item 2 [MATH].
+    prompt_attention.md §5 item 2 [MATH]; self-attention forms as in
+    ``theory.pa.model_closed_form``.
     """
-    X, q, w, tau = _pa_iv(X, q, w, temperature)
+    X, q, w, tau = _pa_iv(X, q, w, temperature, prompt_self_attention)
     if X.ndim != 2:
         raise ValueError(f"X must have shape (T, d) for pa_hessian, got shape {X.shape}")
     d = X.shape[1]
     hqq = np.empty((d, d))
     hqw = np.empty((d, d))
-    _pa_hessian_kernel(X, q, w, tau, hqq, hqw)
+    if prompt_self_attention:
+        _pa_self_hessian_kernel(X, q, w, tau, hqq, hqw)
+    else:
+        _pa_hessian_kernel(X, q, w, tau, hqq, hqw)
     return hqq, hqw
 
 
@@ -511,7 +767,7 @@ def sa_forward(X, W, w, *, pooling="mean"):
         Head.
     pooling : {"mean", "first"}, optional
         ``r = 1/T`` (mean pooling, default) or the first output token (``pa.sa_pooling``,
-        [INFERRED]).
+        [INFERRED]).  ``"sa_then_pa"`` has its own prompt: see :func:`sa_pa_forward`.
 
     Returns
     -------
@@ -570,6 +826,91 @@ def sa_grads(X, W, w, *, pooling="mean"):
     if single:
         return float(f[0]), gW[0], gw[0]
     return f, gW, gw
+
+
+def sa_pa_forward(X, W, q, w, *, temperature=1.0):
+    """Self-attention followed by prompt-attention pooling (``pa.sa_pooling = "sa_then_pa"``).
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    W : array_like, shape (d, d)
+        Key-query product of the self-attention layer.
+    q : array_like, shape (d,)
+        Prompt of the pooling layer.
+    w : array_like, shape (d,)
+        Head.
+    temperature : float, optional
+        ``tau > 0`` multiplying the pooling scores (1 by default).
+
+    Returns
+    -------
+    float or ndarray, shape (n,)
+        ``f = w^T O^T S(tau O q)`` with ``O = S_row(X W X^T) X``.
+
+    Notes
+    -----
+    prompt_attention.md §4.4 names ``"sa_then_pa"`` without defining it; this reading
+    (SA layer, then the §4.2 read-out over its outputs) is [INFERRED], see
+    ``theory.pa.sa_model``.  ``q = 0`` gives mean-pooled SA and ``W = 0`` gives
+    ``<x_bar(0), w>``.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> W, q, w = np.zeros((2, 2)), np.array([5.0, 0.0]), np.array([1.0, 3.0])
+    >>> round(sa_pa_forward(X, W, q, w), 6)  # W = 0: <x_bar, w> whatever q
+    2.0
+    """
+    return _sa_pa_run(X, W, q, w, temperature, False)[0]
+
+
+def sa_pa_grads(X, W, q, w, *, temperature=1.0):
+    """Value and exact gradients of SA followed by prompt-attention pooling.
+
+    Parameters
+    ----------
+    X : array_like, shape (T, d) or (n, T, d)
+    W : array_like, shape (d, d)
+    q, w : array_like, shape (d,)
+    temperature : float, optional
+
+    Returns
+    -------
+    f : float or ndarray, shape (n,)
+    grad_W : ndarray, shape (d, d) or (n, d, d)
+        ``sum_i x_i (X^T J_i X c_i)^T`` with ``c_i = s_i w + tau g_i q``.
+    grad_q : ndarray, shape (d,) or (n, d)
+        ``tau O^T g``, ``g = s * (O w - f)``.
+    grad_w : ndarray, shape (d,) or (n, d)
+        ``O^T s``.
+
+    Notes
+    -----
+    ``O = S_row(X W X^T) X``, ``s = S(tau O q)``, ``J_i = J(pi_i)``; derived in
+    ``theory.pa.model_closed_form`` [MATH for the model as defined; the model INFERRED].
+    At ``W = 0``: ``grad_W = x_bar(0) (C(X) w)^T`` (as for mean pooling) and ``grad_q = 0``.
+    """
+    return _sa_pa_run(X, W, q, w, temperature, True)
+
+
+def _sa_pa_run(X, W, q, w, temperature, want_grad):
+    """Validate, allocate and run the SA-then-PA kernels (gradients if ``want_grad``)."""
+    X, W, q, w, tau = _sa_pa_iv(X, W, q, w, temperature)
+    Xb, single = _batched(X)
+    n, T, d = Xb.shape
+    f = np.empty(n)
+    k = d if want_grad else 0  # the forward pass writes no gradient
+    gW = np.empty((n, k, k))
+    gq = np.empty((n, k))
+    gw = np.empty((n, k))
+    if n < _PARALLEL_MIN:
+        _sa_pa_serial(Xb, W, q, w, tau, f, gW, gq, gw, np.empty((T, T)), want_grad)
+    else:
+        _sa_pa_grads_batch(Xb, W, q, w, tau, f, gW, gq, gw, want_grad)
+    if single:
+        return float(f[0]), gW[0], gq[0], gw[0]
+    return f, gW, gq, gw
 
 
 def _fd_iv(fun, x):

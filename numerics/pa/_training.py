@@ -4,6 +4,11 @@ Each restart starts from ``N(0, init_scale^2)`` parameters and runs ``steps`` fu
 gradient steps on the empirical risk ``(1/n) sum_i loss(y_i, f(X_i))``; with
 ``normalized=True`` each step has length ``lr`` (normalised GD as in the related code of
 §1.3).  The restart with the best training accuracy (ties: lowest loss) is reported.
+
+Two reconstructed model switches are accepted (readings [INFERRED], see
+:mod:`numerics.pa._models`): PA with ``prompt_self_attention=True`` and SA with
+``pooling="sa_then_pa"`` (parameters ``(W, q, w)``).  With the default switches the code
+path, the random draws and therefore the results are those of the plain models.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from numerics.pa._models import (
     _lin_grads_batch,
     _pa_grads_batch,
     _pa_lin_serial,
+    _pa_self_grads_batch,
     _sa_grads_batch,
+    _sa_pa_grads_batch,
+    _sa_pa_serial,
     _sa_serial,
 )
 from numerics.pa._validate import (
@@ -79,16 +87,44 @@ def _step(A, GA, B, GB, lr, normalized):
 
 
 @njit(cache=True, error_model="numpy")
+def _step3(A, GA, B, GB, C, GC, lr, normalized):
+    """``(A, B, C) -= scale * (GA, GB, GC)``; length ``lr`` of the joint step if ``normalized``."""
+    nrm = 0.0
+    for j in range(GA.size):
+        nrm += GA.flat[j] * GA.flat[j]
+    for j in range(GB.size):
+        nrm += GB.flat[j] * GB.flat[j]
+    for j in range(GC.size):
+        nrm += GC.flat[j] * GC.flat[j]
+    nrm = math.sqrt(nrm)
+    scale = lr
+    if normalized:
+        if nrm == 0.0:
+            return
+        scale = lr / nrm
+    for j in range(A.size):
+        A.flat[j] -= scale * GA.flat[j]
+    for j in range(B.size):
+        B.flat[j] -= scale * GB.flat[j]
+    for j in range(C.size):
+        C.flat[j] -= scale * GC.flat[j]
+
+
+@njit(cache=True, error_model="numpy")
 def _train_pa_lin(X, y, q, w, model, tau, c, code, lr, steps, normalized):
-    """GD on ``(q, w)`` in place for PA (model 0) or LIN (model 1); returns final risk."""
+    """GD on ``(q, w)`` in place; returns the final risk.
+
+    ``model``: PA (0), LIN (1) or PA with prompt self-attention (2, scratch of ``T + 1``).
+    """
     n, T, d = X.shape
     f = np.empty(n)
     gq = np.empty((n, d))
     gw = np.empty((n, d))
     wts = np.empty(n)
-    s = np.empty(T)
-    v = np.empty(T)
-    g = np.empty(T)
+    m = T + 1 if model == 2 else T
+    s = np.empty(m)
+    v = np.empty(m)
+    g = np.empty(m)
     Gq = np.empty(d)
     Gw = np.empty(d)
     for _ in range(steps):
@@ -132,6 +168,36 @@ def _train_sa(X, y, W, w, r, code, lr, steps, normalized):
     return _risk_and_weights(y, f, code, wts)
 
 
+@njit(cache=True, error_model="numpy")
+def _train_sa_pa(X, y, W, q, w, tau, code, lr, steps, normalized):
+    """GD on ``(W, q, w)`` in place for SA followed by PA pooling; returns final risk."""
+    n, T, d = X.shape
+    f = np.empty(n)
+    gW = np.empty((n, d, d))
+    gq = np.empty((n, d))
+    gw = np.empty((n, d))
+    wts = np.empty(n)
+    P = np.empty((T, T))
+    GW = np.empty((d, d))
+    Gq = np.empty(d)
+    Gw = np.empty(d)
+    for _ in range(steps):
+        _sa_pa_serial(X, W, q, w, tau, f, gW, gq, gw, P, True)
+        _risk_and_weights(y, f, code, wts)
+        GW[:, :] = 0.0
+        Gq[:] = 0.0
+        Gw[:] = 0.0
+        for i in range(n):
+            for a in range(d):
+                for b in range(d):
+                    GW[a, b] += wts[i] * gW[i, a, b]
+                Gq[a] += wts[i] * gq[i, a]
+                Gw[a] += wts[i] * gw[i, a]
+        _step3(W, GW, q, Gq, w, Gw, lr, normalized)
+    _sa_pa_serial(X, W, q, w, tau, f, gW, gq, gw, P, False)
+    return _risk_and_weights(y, f, code, wts)
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """Output of :func:`train_attention`.
@@ -141,7 +207,8 @@ class TrainResult:
     model : str
         "pa", "lin" or "sa".
     params : tuple of ndarray
-        Best restart: ``(q, w)`` for PA and LIN, ``(W, w)`` for SA.
+        Best restart: ``(q, w)`` for PA and LIN, ``(W, w)`` for SA, ``(W, q, w)`` for SA
+        with ``pooling="sa_then_pa"``.
     accuracy, risk : float
         Training accuracy and empirical risk of the best restart.
     accuracies, risks : ndarray, shape (restarts,)
@@ -157,7 +224,7 @@ class TrainResult:
 
 
 def _train_iv(model, X, y, loss, steps, lr, normalized, restarts, init_scale, temperature,
-              lin_scale, pooling, rng):
+              lin_scale, pooling, prompt_self_attention, rng):
     check_choice("model", model, ("pa", "lin", "sa"))
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 3:
@@ -177,7 +244,13 @@ def _train_iv(model, X, y, loss, steps, lr, normalized, restarts, init_scale, te
     init_scale = check_real("init_scale", init_scale, 0.0, np.inf)
     tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
     check_choice("lin_scale", lin_scale, ("1/T", "1"))
-    check_choice("pooling", pooling, ("mean", "first"))
+    check_choice("pooling", pooling, ("mean", "first", "sa_then_pa"))
+    if not isinstance(prompt_self_attention, bool):
+        raise ValueError(
+            f"prompt_self_attention must be True or False, got {prompt_self_attention!r}")
+    if prompt_self_attention and model != "pa":
+        raise ValueError(
+            f"prompt_self_attention=True applies to model='pa' only, got model={model!r}")
     return X, y, steps, lr, restarts, init_scale, tau, normalise_rng(rng)
 
 
@@ -195,6 +268,7 @@ def train_attention(
     temperature=1.0,
     lin_scale="1/T",
     pooling="mean",
+    prompt_self_attention=False,
     rng=None,
 ):
     """Train PA, LIN or SA by full-batch gradient descent with random restarts.
@@ -219,11 +293,16 @@ def train_attention(
     init_scale : float, optional
         Standard deviation of the Gaussian initialisation.
     temperature : float, optional
-        PA score multiplier.
+        PA score multiplier (also of the pooling softmax of ``"sa_then_pa"``).
     lin_scale : {"1/T", "1"}, optional
         LIN normalisation.
-    pooling : {"mean", "first"}, optional
-        SA pooling.
+    pooling : {"mean", "first", "sa_then_pa"}, optional
+        SA pooling (``pa.sa_pooling``).  ``"sa_then_pa"`` trains ``(W, q, w)`` of
+        ``f = w^T O^T S(tau O q)``, ``O = S_row(X W X^T) X`` (reading [INFERRED]); the
+        initial vector is drawn as ``(W, q, w)`` in that order.
+    prompt_self_attention : bool, optional
+        PA only (``pa.prompt_self_attention``): the prompt is an extra token ``x_0 = q``
+        (reading [INFERRED]).  Default False.
     rng : int, numpy.random.Generator or None, optional
         Source of the initialisations.
 
@@ -240,16 +319,31 @@ def train_attention(
     """
     X, y, steps, lr, restarts, init_scale, tau, gen = _train_iv(
         model, X, y, loss, steps, lr, normalized, restarts, init_scale, temperature, lin_scale,
-        pooling, rng,
+        pooling, prompt_self_attention, rng,
     )
     n, T, d = X.shape
     code = _LOSSES[loss]
+    sa_pa = model == "sa" and pooling == "sa_then_pa"
     p = d * d + d if model == "sa" else 2 * d
+    if sa_pa:
+        p += d
     inits = init_scale * gen.standard_normal((restarts, p))
     thetas, risks, accs = [], [], []
-    if model == "sa":
+    if model == "sa" and not sa_pa:
         r = np.full(T, 1.0 / T) if pooling == "mean" else np.eye(1, T)[0]
     for k in range(restarts):
+        if sa_pa:
+            A = np.ascontiguousarray(inits[k, : d * d].reshape(d, d))
+            Q = inits[k, d * d : d * d + d].copy()
+            B = inits[k, d * d + d :].copy()
+            risk = _train_sa_pa(X, y, A, Q, B, tau, code, lr, steps, normalized)
+            f = np.empty(n)
+            e2, e1 = np.empty((n, 0, 0)), np.empty((n, 0))
+            _sa_pa_grads_batch(X, A, Q, B, tau, f, e2, e1, e1, False)
+            thetas.append((A, Q, B))
+            risks.append(float(risk))
+            accs.append(float(np.mean(np.sign(f) == y)))
+            continue
         if model == "sa":
             A = np.ascontiguousarray(inits[k, : d * d].reshape(d, d))
             B = inits[k, d * d :].copy()
@@ -260,6 +354,8 @@ def train_attention(
             A = inits[k, :d].copy()
             B = inits[k, d:].copy()
             m = 0 if model == "pa" else 1
+            if prompt_self_attention:
+                m = 2
             c = 1.0 / T if lin_scale == "1/T" else 1.0
             risk = _train_pa_lin(X, y, A, B, m, tau, c, code, lr, steps, normalized)
             f = np.empty(n)
@@ -267,8 +363,10 @@ def train_attention(
             gw = np.empty((n, d))
             if m == 0:
                 _pa_grads_batch(X, A, B, tau, f, gq, gw)
-            else:
+            elif m == 1:
                 _lin_grads_batch(X, A, B, c, f, gq, gw)
+            else:
+                _pa_self_grads_batch(X, A, B, tau, f, gq, gw)
         thetas.append((A, B))
         risks.append(float(risk))
         accs.append(float(np.mean(np.sign(f) == y)))

@@ -8,6 +8,11 @@ by ``sympy.diff`` (:func:`model_derivative`, the generic definition) and the clo
 they agree symbolically, and :func:`lambdify_model` evaluates either numerically (numpy) or
 at high precision (mpmath).
 
+Two switches change the models themselves (prompt_attention.md §4.1 and §4.4, both
+reconstructions): ``pa.prompt_self_attention`` (the prompt also attends to itself, an extra
+token ``x_0 = q`` after folding, see :func:`pa_model`) and ``pa.sa_pooling = "sa_then_pa"``
+(prompt-attention pooling of the self-attention outputs, see :func:`sa_model`).
+
 Max-subtraction: each softmax is written ``exp(z_t - m) / sum_l exp(z_l - m)`` with a free
 shift symbol ``m``.  The expression does not depend on ``m`` (translation invariance), so its
 derivatives in the parameters do not either; the numpy evaluator sets ``m = max_t z_t``.
@@ -51,15 +56,20 @@ class SymbolicModel:
         ``T x d`` matrix of real symbols ``x_t_j`` (rows are tokens).
     params : tuple of (str, sympy.Matrix)
         Trainable parameters in order: ``(("q", q), ("w", w))`` for PA and LIN (column
-        vectors), ``(("W", W), ("w", w))`` for SA (``W`` is ``d x d``).
+        vectors), ``(("W", W), ("w", w))`` for SA with mean or first-token pooling (``W`` is
+        ``d x d``) and ``(("W", W), ("q", q), ("w", w))`` for SA with ``"sa_then_pa"``.
     shifts : tuple of sympy.Symbol
-        Softmax shift symbols (one for PA, ``T`` for SA, none for LIN).
+        Softmax shift symbols (one for PA, ``T`` for SA, ``T + 1`` for ``"sa_then_pa"``
+        (the last one for the pooling softmax), none for LIN).
     f : sympy.Expr
         The model output.
     scale : sympy.Expr
-        Temperature ``tau`` (PA) or ``lin_scale`` (LIN); 1 for SA.
+        Temperature ``tau`` (PA, and the pooling softmax of ``"sa_then_pa"``) or
+        ``lin_scale`` (LIN); 1 for SA with mean or first-token pooling.
     pooling : str
-        ``"mean"`` or ``"first"`` for SA, ``""`` otherwise.
+        ``"mean"``, ``"first"`` or ``"sa_then_pa"`` for SA, ``""`` otherwise.
+    prompt_self_attention : bool
+        PA only: whether the prompt attends to itself (extra token ``x_0 = q``).
     """
 
     kind: str
@@ -71,6 +81,7 @@ class SymbolicModel:
     f: sp.Expr
     scale: sp.Expr
     pooling: str = ""
+    prompt_self_attention: bool = False
 
     def param(self, name: str) -> sp.Matrix:
         """Return the parameter matrix called ``name``."""
@@ -121,8 +132,13 @@ def _temperature(temperature: str, d: int) -> sp.Expr:
     raise ValueError(f"temperature must be '1' or '1/sqrt(d)', got {temperature!r}")
 
 
-@functools.cache
-def pa_model(T: int, d: int, *, temperature: str = "1") -> SymbolicModel:
+def _prompt_tokens(X: sp.Matrix, q: sp.Matrix) -> sp.Matrix:
+    """``X~ = [q^T; X]``: the tokens seen by a prompt that also attends to itself."""
+    return sp.Matrix.vstack(q.T, X)
+
+
+def pa_model(T: int, d: int, *, temperature: str = "1",
+             prompt_self_attention: bool = False) -> SymbolicModel:
     """Softmax prompt-attention ``f = w^T X^T S(tau X q)``.
 
     Parameters
@@ -131,6 +147,11 @@ def pa_model(T: int, d: int, *, temperature: str = "1") -> SymbolicModel:
         Sequence length and dimension (``T d <= 64``).
     temperature : {"1", "1/sqrt(d)"}, default "1"
         Score factor ``tau`` (switch ``pa.temperature`` [INFERRED]).
+    prompt_self_attention : bool, default False
+        Switch ``pa.prompt_self_attention`` ([UNKNOWN] in the spec; the reading used when it
+        is on is [INFERRED], see Notes).  ``True``: the softmax runs over ``T + 1`` entries,
+        the prompt being token ``x_0 = q``, so ``f = w^T X~^T S(tau X~ q)`` with
+        ``X~ = [q^T; X]``.
 
     Returns
     -------
@@ -139,22 +160,45 @@ def pa_model(T: int, d: int, *, temperature: str = "1") -> SymbolicModel:
     Notes
     -----
     prompt_attention.md §4.2 [MATH for the model as defined; the form follows
-    RELATED:2306.13596]; the prompt does not attend to itself
-    (``pa.prompt_self_attention = False`` [UNKNOWN]); that switch is not modelled here.
+    RELATED:2306.13596]; by default the prompt does not attend to itself (§1.3).
+
+    Prompt self-attention (§4.1).  Before folding, the prompt token ``p`` scores itself
+    ``<p, M p>`` with ``M = W_k W_q^T`` and adds the value ``<p, W_v h>`` (head ``h``).
+    After folding ``q := M p`` and ``w := W_v h``, for an invertible ``M`` the extra score
+    is ``q^T A q`` and the extra value ``q^T A w`` with ``A = M^{-T}``: the folded model
+    needs the frozen matrix ``A``, which the spec does not give.  The toolkit takes
+    ``A = I`` (identity key, query and value maps, as in the related code of §1.3), i.e. an
+    extra token ``x_0 = p = q`` with score ``tau ||q||^2`` and value ``<q, w>`` [INFERRED].
+    Because ``x_0`` depends on ``q``, the prompt gradient gains two terms (see
+    :func:`model_closed_form`).
 
     Examples
     --------
     >>> m = pa_model(2, 1)
     >>> len(m.symbols)
     5
+    >>> pa_model(2, 1, prompt_self_attention=True).f.has(m.param("q")[0] ** 2)
+    True
     """
+    # Validate before the cache: 1 == True and 2.0 == 2 would otherwise hit cached entries.
     T, d = _size_iv(T, d)
+    if not isinstance(prompt_self_attention, bool):
+        raise ValueError(
+            f"prompt_self_attention must be True or False, got {prompt_self_attention!r}")
+    _temperature(temperature, d)
+    return _pa_model(T, d, temperature, prompt_self_attention)
+
+
+@functools.cache
+def _pa_model(T: int, d: int, temperature: str, prompt_self_attention: bool) -> SymbolicModel:
     X, q, w = _token_matrix(T, d), _vector("q", d), _vector("w", d)
     m = sp.Symbol("m", real=True)
     tau = _temperature(temperature, d)
-    s = _softmax(tau * X * q, m)
-    f = (w.T * X.T * s)[0, 0]
-    return SymbolicModel("PA", T, d, X, (("q", q), ("w", w)), (m,), f, tau)
+    Xt = _prompt_tokens(X, q) if prompt_self_attention else X
+    s = _softmax(tau * Xt * q, m)
+    f = (w.T * Xt.T * s)[0, 0]
+    return SymbolicModel("PA", T, d, X, (("q", q), ("w", w)), (m,), f, tau,
+                         prompt_self_attention=prompt_self_attention)
 
 
 @functools.cache
@@ -185,17 +229,20 @@ def lin_model(T: int, d: int, *, lin_scale: str = "1/T") -> SymbolicModel:
     return SymbolicModel("LIN", T, d, X, (("q", q), ("w", w)), (), f, c)
 
 
-@functools.cache
-def sa_model(T: int, d: int, *, sa_pooling: str = "mean") -> SymbolicModel:
+def sa_model(T: int, d: int, *, sa_pooling: str = "mean",
+             temperature: str = "1") -> SymbolicModel:
     """Softmax self-attention pooled over output tokens, ``f = p^T S_row(X W X^T) X w``.
 
     Parameters
     ----------
     T, d : int
         Sequence length and dimension (``T d <= 64``).
-    sa_pooling : {"mean", "first"}, default "mean"
-        ``p = 1/T`` (mean pooling) or ``p = e_1`` (first output token); switch
-        ``pa.sa_pooling`` [INFERRED].  ``"sa_then_pa"`` is not modelled symbolically.
+    sa_pooling : {"mean", "first", "sa_then_pa"}, default "mean"
+        ``p = 1/T`` (mean pooling), ``p = e_1`` (first output token), or prompt-attention
+        pooling ``p = S(tau O q)`` of the outputs ``O = S_row(X W X^T) X`` with a trainable
+        prompt ``q``; switch ``pa.sa_pooling`` [INFERRED].
+    temperature : {"1", "1/sqrt(d)"}, default "1"
+        Score factor ``tau`` of the pooling softmax; only with ``"sa_then_pa"``.
 
     Returns
     -------
@@ -204,15 +251,51 @@ def sa_model(T: int, d: int, *, sa_pooling: str = "mean") -> SymbolicModel:
     Notes
     -----
     prompt_attention.md §4.4.  Row ``i`` of ``X W X^T`` has entries ``x_i^T W x_j``.
+
+    ``"sa_then_pa"`` (the spec names the value and nothing else; this reading is
+    [INFERRED]): a self-attention layer followed by the prompt-attention read-out of §4.2
+    applied to its outputs ``o_i = X^T pi_i``,
+
+        f = w^T O^T S(tau O q),   O = S_row(X W X^T) X,   parameters (W, q, w).
+
+    It is the two-layer model "fine-tuned self-attention, then prompt-attention pooling".
+    Special cases [MATH]: ``q = 0`` gives mean-pooled SA; ``W = 0`` gives
+    ``<x_bar(0), w>`` for every ``q``; when ``S_row(X W X^T) = I`` (the limit of
+    ``W = beta I``, ``beta -> oo``, for orthonormal tokens) it is PA, ``f_PA(X; q, w)``.
+
+    Examples
+    --------
+    >>> [k for k, _ in sa_model(2, 1, sa_pooling="sa_then_pa").params]
+    ['W', 'q', 'w']
     """
     T, d = _size_iv(T, d)
-    if sa_pooling not in ("mean", "first"):
-        raise ValueError(f"sa_pooling must be 'mean' or 'first', got {sa_pooling!r}")
+    if sa_pooling not in ("mean", "first", "sa_then_pa"):
+        raise ValueError(
+            f"sa_pooling must be 'mean', 'first' or 'sa_then_pa', got {sa_pooling!r}")
+    tau = _temperature(temperature, d)
+    if sa_pooling != "sa_then_pa" and tau != 1:
+        raise ValueError(
+            f"temperature applies to sa_pooling='sa_then_pa' only, got {temperature!r} "
+            f"with sa_pooling={sa_pooling!r}")
+    return _sa_model(T, d, sa_pooling, temperature)
+
+
+@functools.cache
+def _sa_model(T: int, d: int, sa_pooling: str, temperature: str) -> SymbolicModel:
+    tau = _temperature(temperature, d)
     X, w = _token_matrix(T, d), _vector("w", d)
     W = sp.Matrix(d, d, lambda a, b: sp.Symbol(f"W_{a}_{b}", real=True))
     shifts = tuple(sp.Symbol(f"m_{i}", real=True) for i in range(T))
     scores = X * W * X.T
     v = X * w
+    if sa_pooling == "sa_then_pa":
+        q = _vector("q", d)
+        pool = sp.Symbol("m_pool", real=True)
+        O = sp.Matrix.vstack(*[(X.T * _softmax(scores[i, :].T, shifts[i])).T for i in range(T)])
+        s = _softmax(tau * O * q, pool)
+        f = (w.T * O.T * s)[0, 0]
+        return SymbolicModel("SA", T, d, X, (("W", W), ("q", q), ("w", w)), shifts + (pool,),
+                             f, tau, sa_pooling)
     rows = range(T) if sa_pooling == "mean" else range(1)
     f = sp.Integer(0)
     for i in rows:
@@ -275,7 +358,44 @@ def model_derivative(model: SymbolicModel, name: str) -> sp.Matrix:
     return sp.Matrix(len(fa), len(b), lambda i, j: sp.diff(fa[i], list(b)[j]))
 
 
+def _pa_self_closed(model: SymbolicModel, name: str) -> sp.Matrix:
+    # Prompt self-attention: PA on X~ = [q^T; X], whose row 0 depends on q.  With
+    # e_0 = first unit vector of R^(T+1): dz/dq = D = tau (X~ + e_0 q^T) (row 0 is
+    # 2 tau q^T), dv/dq = e_0 w^T, d^2 z_0/dq^2 = 2 tau I.
+    X, q, w = model.X, model.param("q"), model.param("w")
+    tau, T, d = model.scale, model.T, model.d
+    if name == "grad_q_at_zero":
+        # s = 1/(T+1), x~_0 = 0: tau T/(T+1) [C_hat w + x_bar x_bar^T w/(T+1)] + w/(T+1)
+        centre = sp.eye(T) - sp.ones(T, T) / T
+        xbar = X.T * sp.ones(T, 1) / T
+        chat_w = X.T * centre * X * w / T
+        return (tau * sp.Rational(T, T + 1) * (chat_w + xbar * (xbar.T * w) / (T + 1))
+                + w / (T + 1))
+    Xt = _prompt_tokens(X, q)
+    s = _softmax(tau * Xt * q, model.shifts[0])
+    v = Xt * w
+    sv = (s.T * v)[0, 0]
+    g = sp.Matrix(T + 1, 1, lambda t, _: s[t] * (v[t] - sv))
+    J = sp.diag(*s) - s * s.T
+    if name == "grad_w":
+        return Xt.T * s
+    if name == "grad_q":
+        return tau * Xt.T * g + tau * g[0] * q + s[0] * w
+    e0 = sp.zeros(T + 1, 1)
+    e0[0] = 1
+    D = tau * (Xt + e0 * q.T)
+    if name == "hess_qq":
+        H = sp.diag(*g) - g * s.T - s * g.T
+        cross = D.T * J * e0 * w.T
+        return D.T * H * D + 2 * tau * g[0] * sp.eye(d) + cross + cross.T
+    if name == "hess_qw":
+        return D.T * J * Xt + s[0] * sp.eye(d)
+    return sp.zeros(d, d)  # hess_ww: f is linear in w
+
+
 def _pa_closed(model: SymbolicModel, name: str) -> sp.Matrix:
+    if model.prompt_self_attention:
+        return _pa_self_closed(model, name)
     X, q, w = model.X, model.param("q"), model.param("w")
     tau, T, d = model.scale, model.T, model.d
     s = _softmax(tau * X * q, model.shifts[0])
@@ -311,7 +431,37 @@ def _lin_closed(model: SymbolicModel, name: str) -> sp.Matrix:
     return sp.zeros(d, d)
 
 
+def _sa_then_pa_closed(model: SymbolicModel, name: str) -> sp.Matrix:
+    # f = w^T O^T S(tau O q), O = Pi X.  df/do_i = c_i = s_i w + tau g_i q (the PA token
+    # gradient), and o_i = X^T S(X W^T x_i) gives grad_W = sum_i x_i (X^T J_i X c_i)^T.
+    X, W, q, w, T = model.X, model.param("W"), model.param("q"), model.param("w"), model.T
+    tau = model.scale
+    centre = sp.eye(T) - sp.ones(T, T) / T
+    if name == "grad_W_at_zero":
+        # Pi = 11^T/T: every o_i = x_bar, s = 1/T, g = 0, c_i = w/T
+        return (X.T * sp.ones(T, 1) / T) * (X.T * centre * X * w / T).T
+    scores = X * W * X.T
+    pis = [_softmax(scores[i, :].T, model.shifts[i]) for i in range(T)]
+    O = sp.Matrix.vstack(*[(X.T * pi).T for pi in pis])
+    s = _softmax(tau * O * q, model.shifts[T])
+    u = O * w
+    su = (s.T * u)[0, 0]
+    g = sp.Matrix(T, 1, lambda i, _: s[i] * (u[i] - su))
+    if name == "grad_w":
+        return O.T * s
+    if name == "grad_q":
+        return tau * O.T * g
+    out = sp.zeros(model.d, model.d)  # grad_W
+    for i, pi in enumerate(pis):
+        Ji = sp.diag(*pi) - pi * pi.T
+        ci = s[i] * w + tau * g[i] * q
+        out += X[i, :].T * (X.T * Ji * X * ci).T
+    return out
+
+
 def _sa_closed(model: SymbolicModel, name: str) -> sp.Matrix:
+    if model.pooling == "sa_then_pa":
+        return _sa_then_pa_closed(model, name)
     X, W, w, T = model.X, model.param("W"), model.param("w"), model.T
     v = X * w
     rows = range(T) if model.pooling == "mean" else range(1)
@@ -357,6 +507,21 @@ def model_closed_form(model: SymbolicModel, name: str) -> sp.Matrix:
     ``grad_q = tau C_hat(X) w``.  LIN (§5 item 4).  SA (§5 item 5):
     ``grad_W = (1/T) sum_i x_i (X^T J_i v)^T``, ``grad_w = X^T Pi^T 1 / T``, and at ``W = 0``
     ``x_bar(0) (C_hat w)^T`` (``x_1 (C_hat w)^T`` for first-token pooling).  All [MATH].
+
+    PA with prompt self-attention (``x_0 = q``, ``X~ = [q^T; X]``, ``s = S(tau X~ q)``,
+    ``v = X~ w``, ``g``, ``H`` and ``J = J(s)`` as above on ``T + 1`` entries,
+    ``D = tau (X~ + e_0 q^T)`` the Jacobian of the scores, ``e_0`` the first unit vector):
+    ``grad_w = X~^T s``; ``grad_q = tau X~^T g + tau g_0 q + s_0 w``;
+    ``hess_qq = D^T H D + 2 tau g_0 I + D^T J e_0 w^T + w e_0^T J D``;
+    ``hess_qw = D^T J X~ + s_0 I``; ``hess_ww = 0``; at ``q = 0``
+    ``grad_q = tau T/(T+1) [C_hat w + x_bar x_bar^T w / (T+1)] + w / (T+1)``, which is 0 at
+    ``w = 0`` (gradient descent from the origin still moves ``w`` first, §5 item 6).
+
+    SA with ``"sa_then_pa"`` pooling (``O = Pi X``, ``s = S(tau O q)``, ``u = O w``,
+    ``g = s * (u - <s, u> 1)``, ``c_i = s_i w + tau g_i q``): ``grad_w = O^T s``,
+    ``grad_q = tau O^T g``, ``grad_W = sum_i x_i (X^T J_i X c_i)^T``; at ``W = 0`` every
+    ``o_i = x_bar(0)``, so ``grad_W = x_bar(0) (C_hat w)^T`` (as for mean pooling) and
+    ``grad_q = 0``.  [MATH for the models as defined; the models are INFERRED readings.]
     """
     _name_iv(model, name, closed=True)
     if model.kind == "PA":
@@ -447,10 +612,22 @@ def _coerce_numeric(model: SymbolicModel, X: object, values: dict[str, object]) 
 
 
 def _numeric_shifts(model: SymbolicModel, arrays: list) -> list[float]:
+    if model.kind == "PA" and model.prompt_self_attention:
+        X, q = arrays[0], arrays[1]
+        tau = float(model.scale)
+        return [float(max(np.max(tau * (X @ q)), tau * float(q.ravel() @ q.ravel())))]
     if model.kind == "PA":
         X, q = arrays[0], arrays[1]
         tau = float(model.scale)
         return [float(np.max(tau * (X @ q)))]
+    if model.kind == "SA" and model.pooling == "sa_then_pa":
+        X, W, q = arrays[0], arrays[1], arrays[2]
+        scores = X @ W @ X.T
+        P = np.exp(scores - scores.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        tau = float(model.scale)
+        return [float(np.max(scores[i])) for i in range(model.T)] + [
+            float(np.max(tau * (P @ X @ q.ravel())))]
     if model.kind == "SA":
         X, W = arrays[0], arrays[1]
         scores = X @ W @ X.T

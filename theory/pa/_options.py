@@ -66,13 +66,16 @@ INFERRED_OPTIONS: tuple[InferredOption, ...] = (
     InferredOption("irrelevant_mean", "0", ("vector",), "[INFERRED]", "§3.2",
                    "mu_irr (field mu_irr, coordinates in the frame u, w*-hat, ...)"),
     InferredOption("prompt_self_attention", "False", ("False", "True"), "[UNKNOWN]", "§4.1",
-                   "whether the prompt attends to itself"),
+                   "whether the prompt attends to itself; True [INFERRED reading]: extra "
+                   "token x_0 = q (identity key/query/value maps), score tau |q|^2, "
+                   "value <q, w>"),
     InferredOption("temperature", "1", _TEMPERATURES, "[INFERRED]", "§4.2",
                    "scores S(tau X q); no 1/sqrt(d) scaling by default"),
     InferredOption("lin_scale", "1/T", _LIN_SCALES, "[INFERRED]", "§4.3",
                    "factor of linear prompt-attention; does not change signs"),
     InferredOption("sa_pooling", "mean", _SA_POOLINGS, "[INFERRED]", "§4.4",
-                   "pooling of self-attention outputs"),
+                   "pooling of self-attention outputs: mean 1/T; first e_1; sa_then_pa "
+                   "[INFERRED reading] f = w^T O^T S(tau O q), O = S_row(X W X^T) X"),
     InferredOption("loss", "correlation", _LOSSES, "[INFERRED]", "§4.6",
                    "eq. (8) of the paper is unknown; all agree at f = 0 up to scale"),
     InferredOption("debias", "project", _DEBIAS, "[INFERRED]", "§9",
@@ -208,7 +211,13 @@ class PAOptions:
     temperature : {"1", "1/sqrt(d)"}, default "1"
     lin_scale : {"1/T", "1"}, default "1/T"
     sa_pooling : {"mean", "first", "sa_then_pa"}, default "mean"
+        Pooling of the self-attention outputs: mean, first token, or prompt-attention
+        pooling ``f = w^T O^T S(tau O q)`` with ``O = S_row(X W X^T) X`` and a trainable
+        prompt ``q`` (reading [INFERRED]; ``theory.pa.sa_model``).
     prompt_self_attention : bool, default False
+        Whether the prompt attends to itself ([UNKNOWN]); ``True`` adds the token
+        ``x_0 = q`` with score ``tau ||q||^2`` and value ``<q, w>`` (reading [INFERRED];
+        ``theory.pa.pa_model``).
     loss : {"correlation", "squared", "logistic"}, default "correlation"
     debias : {"project", "intercept", "none"}, default "project"
 
