@@ -350,3 +350,15 @@ def test_new_kernels_callable_from_another_njit(parallel):
 def test_bad_option_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("factory", ["pa_model", "lin_model", "sa_model"])
+def test_symbolic_models_reject_non_integer_sizes_even_after_caching(factory):
+    import theory.pa as tpa
+
+    make = getattr(tpa, factory)
+    make(2, 1)  # cache the integer entry first: 2.0 == 2 must not reach it
+    with pytest.raises(ValueError, match="T must be an integer"):
+        make(2.0, 1)
+    with pytest.raises(ValueError, match="T must be an integer"):
+        make(True, 1)

@@ -201,7 +201,6 @@ def _pa_model(T: int, d: int, temperature: str, prompt_self_attention: bool) -> 
                          prompt_self_attention=prompt_self_attention)
 
 
-@functools.cache
 def lin_model(T: int, d: int, *, lin_scale: str = "1/T") -> SymbolicModel:
     """Linear prompt-attention ``f = c w^T X^T X q`` with ``c = 1/T`` (or 1).
 
@@ -220,9 +219,15 @@ def lin_model(T: int, d: int, *, lin_scale: str = "1/T") -> SymbolicModel:
     -----
     prompt_attention.md §4.3 [MATH for the model as defined].
     """
+    # Validate before the cache (2.0 == 2 would otherwise hit a cached entry).
     T, d = _size_iv(T, d)
     if lin_scale not in ("1/T", "1"):
         raise ValueError(f"lin_scale must be '1/T' or '1', got {lin_scale!r}")
+    return _lin_model(T, d, lin_scale)
+
+
+@functools.cache
+def _lin_model(T: int, d: int, lin_scale: str) -> SymbolicModel:
     c = sp.Rational(1, T) if lin_scale == "1/T" else sp.Integer(1)
     X, q, w = _token_matrix(T, d), _vector("q", d), _vector("w", d)
     f = c * (w.T * X.T * X * q)[0, 0]
