@@ -122,6 +122,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"sizes ({scale}): {sizes or '-'}")
     if c.mutations:
         print("mutation tests: " + ", ".join(c.mutations))
+    if c.known_discrepancy:
+        print("known discrepancy:\n" + _wrap(c.known_discrepancy))
     return 0
 
 

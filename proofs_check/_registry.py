@@ -59,6 +59,10 @@ class Claim:
         must make the claim disagree (the mutation test runs them all).
     tier : str
         ``default``, ``slow`` or ``xslow``: the test tier of its quick-scale run.
+    known_discrepancy : str
+        Empty, or what the toolkit measured when a reproduction of published numbers does
+        not agree, and why it is believed to differ (shown by ``proofs-check show``).  Such
+        a claim may say ``disagrees`` in the claim test; it still must run end to end.
     """
 
     id: str
@@ -72,6 +76,7 @@ class Claim:
     formulas: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     mutations: Mapping[str, tuple[str, Callable[..., Any]]] = field(default_factory=dict)
     tier: str = "default"
+    known_discrepancy: str = ""
 
     @property
     def subject(self) -> str:

@@ -21,6 +21,13 @@ def test_wrong_formula_disagrees(claim, mutation):
     target, wrong = claim.mutations[mutation]
     (result,) = run_claims([claim], scale="quick", jobs=1, overrides={claim.id: {target: wrong}})
     assert result.verdict == "disagrees", str(result)
+    if claim.known_discrepancy:
+        # the claim may disagree unmutated: the mutation must turn some part that did not
+        # disagree into one that does, or the test could not fail
+        (plain,) = run_claims([claim], scale="quick", jobs=1)
+        before, after = plain.details["parts"], result.details["parts"]
+        flipped = [k for k in after if after[k] == "disagrees" and before[k] != "disagrees"]
+        assert flipped, (before, after)
 
 
 def test_every_claim_has_a_mutation():

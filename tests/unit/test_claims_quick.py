@@ -15,9 +15,11 @@ CLAIMS = [pytest.param(c, id=c.id, marks=MARKS[c.tier]) for c in registered_clai
 @pytest.mark.parametrize("claim", CLAIMS)
 def test_claim_agrees_at_quick_scale(claim):
     (result,) = run_claims([claim], scale="quick", jobs=1)
-    assert result.verdict != "disagrees", str(result)
+    if not claim.known_discrepancy:  # a documented non-reproduction may disagree
+        assert result.verdict != "disagrees", str(result)
     if result.verdict == "inconclusive":
         assert result.reason and not result.reason.startswith("error:"), str(result)
+    assert not (result.reason or "").startswith("error:"), str(result)
     assert result.claim_id in str(result) and result.params_hash
 
 
