@@ -27,6 +27,16 @@ def test_show_explains_a_claim(capsys):
     assert code == 0
     for word in ("statement", "formula", "evidence: MATH", "sizes (quick)", "options", "mutation"):
         assert word in out
+    assert "known discrepancy" not in out
+
+
+def test_show_prints_a_known_discrepancy(capsys):
+    from proofs_check import registered_claims
+
+    (c,) = [c for c in registered_claims() if c.known_discrepancy][:1]
+    code, out, _ = _run(capsys, "show", c.id)
+    assert code == 0
+    assert "known discrepancy:" in out and c.known_discrepancy.split()[0] in out
 
 
 @pytest.mark.parametrize(
