@@ -85,6 +85,16 @@ def _parser() -> _Parser:
     return p
 
 
+def _report_lines(details: dict) -> list[str]:
+    """Report-only lines a claim files under ``comparison`` or ``report`` (rate comparisons)."""
+    out = []
+    for key in ("comparison", "report"):
+        lines = details.get(key)
+        if isinstance(lines, list | tuple):
+            out += [str(x) for x in lines]
+    return out
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     claims = registered_claims()
     if args.json:
@@ -192,6 +202,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print()
     for r in results:
         print(str(r))
+        for line in _report_lines(r.details):
+            print("    " + line)
     families = sorted({r.family for r in results if r.family.startswith("Holm")})
     if families:
         print("\nerror budget: " + families[0].split(": tested")[0])

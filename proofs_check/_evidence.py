@@ -354,9 +354,12 @@ class CompositeEvidence(Evidence):
             self.method = f"{part.method} ({self.headline}; {len(self.parts)} parts)"
 
     def _weakest(self) -> str:
-        failing = [k for k, v in self._exact.items() if v.decide() != "agrees"]
-        if failing:
-            return failing[0]
+        verdicts = {k: v.decide() for k, v in self._exact.items()}
+        # A disagreeing part is the one to show, then an undecided one.
+        for worst in ("disagrees", "inconclusive"):
+            failing = [k for k, v in verdicts.items() if v == worst]
+            if failing:
+                return failing[0]
         if self._stat:
             return min(self._stat, key=lambda k: self._stat[k].pvalue())
 

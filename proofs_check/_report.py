@@ -103,6 +103,10 @@ def write_report(results: list[CheckResult], directory: str) -> str:
             lines += [f"Error budget: {r.family}.", ""]
         if r.options:
             lines += ["Options in force: " + ", ".join(f"`{k} = {v}`" for k, v in r.options.items()), ""]
+        extra = [str(x) for key in ("comparison", "report")
+                 if isinstance(r.details.get(key), list | tuple) for x in r.details[key]]
+        if extra:
+            lines += [f"- {x}" for x in extra] + [""]
         curves = list(_curves(r.details))
         if curves:
             if can_plot:

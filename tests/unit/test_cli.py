@@ -122,3 +122,11 @@ def test_bare_run_skips_xslow_unless_all(capsys, monkeypatch):
     assert code == 0 and "demo.fast" in out and "demo.heavy" not in out and "skipping 1 xslow" in err
     code, out, err = _run(capsys, "run", "--jobs", "1", "--all")
     assert code == 0 and "demo.heavy" in out
+
+
+def test_report_only_lines_are_printed_under_their_claim():
+    from proofs_check._cli import _report_lines
+
+    assert _report_lines({"comparison": ["a: slope"], "report": ("b",), "other": ["x"]}) == [
+        "a: slope", "b"]
+    assert _report_lines({"comparison": "not a list"}) == []

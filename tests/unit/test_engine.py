@@ -193,3 +193,13 @@ def test_failing_exact_part_beats_an_undecided_part():
         "rate": ExactEvidence(0.0, 0.0, 1e-12, reason="pre-asymptotic"),
     })
     assert calm.decide() == "inconclusive"
+
+
+def test_composite_headline_shows_the_disagreeing_part_before_an_undecided_one():
+    from proofs_check import LabelEvidence
+
+    comp = CompositeEvidence({
+        "undecided": LabelEvidence("dependent", "inconclusive", 1e-9),
+        "wrong": ExactEvidence(0.0, 1.0, 1e-12),
+    })
+    assert comp.headline == "wrong" and comp.decide() == "disagrees"
