@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from numerics.core import as_generator, get_thread_count
+from numerics.moe._lm import _cholesky_solve
 
 __all__ = [
     "EMFit",
@@ -83,14 +84,6 @@ def _mean(code, th, o, x):
         v = th[o] * x
         return th[o + 1] * v if v > 0.0 else 0.0
     return th[o] + th[o + 1] * x
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -352,34 +345,6 @@ def _gate_objective(gate, th, ob, k1, k2, x, resp, lg, sg):
         for i in range(k2):
             total += resp[t, k1 + i] * lg[t, i]
     return total
-
-
-@njit(cache=True, error_model="numpy")
-def _cholesky_solve(mat, rhs, low, out):
-    """Solve ``mat out = rhs`` (symmetric positive definite ``mat``); False if not SPD."""
-    p = mat.shape[0]
-    for i in range(p):
-        for j in range(i + 1):
-            acc = mat[i, j]
-            for q in range(j):
-                acc -= low[i, q] * low[j, q]
-            if i == j:
-                if not acc > 0.0:
-                    return False
-                low[i, i] = math.sqrt(acc)
-            else:
-                low[i, j] = acc / low[j, j]
-    for i in range(p):
-        acc = rhs[i]
-        for q in range(i):
-            acc -= low[i, q] * out[q]
-        out[i] = acc / low[i, i]
-    for i in range(p - 1, -1, -1):
-        acc = out[i]
-        for q in range(i + 1, p):
-            acc -= low[q, i] * out[q]
-        out[i] = acc / low[i, i]
-    return True
 
 
 @njit(cache=True, error_model="numpy")
