@@ -113,38 +113,15 @@ def _pa_self_core(X, q, w, tau, s, v, g, gq, gw):
     """PA with prompt self-attention (token ``x_0 = q``); ``s``, ``v``, ``g`` hold T + 1.
 
     ``s = S(tau X~ q)``, ``v = X~ w`` with ``X~ = [q^T; X]``; fills ``gw = X~^T s`` and
-    ``gq = tau X~^T g + tau g_0 q + s_0 w``.
+    ``gq = tau X~^T g + tau g_0 q + s_0 w`` (the last two terms because ``x_0`` is ``q``).
     """
     T, d = X.shape
-    zq = 0.0
-    vq = 0.0
+    Xt = np.empty((T + 1, d))
+    Xt[0] = q
+    Xt[1:] = X
+    f = _pa_core(Xt, q, w, tau, s, v, g, gq, gw)
     for j in range(d):
-        zq += q[j] * q[j]
-        vq += q[j] * w[j]
-    s[0] = tau * zq
-    v[0] = vq
-    for t in range(T):
-        zt = 0.0
-        vt = 0.0
-        for j in range(d):
-            zt += X[t, j] * q[j]
-            vt += X[t, j] * w[j]
-        s[t + 1] = tau * zt
-        v[t + 1] = vt
-    _softmax_into(s, s)
-    f = 0.0
-    for t in range(T + 1):
-        f += s[t] * v[t]
-    for t in range(T + 1):
-        g[t] = s[t] * (v[t] - f)
-    for j in range(d):
-        a = s[0] * q[j]
-        b = 2.0 * g[0] * q[j]
-        for t in range(T):
-            a += X[t, j] * s[t + 1]
-            b += X[t, j] * g[t + 1]
-        gw[j] = a
-        gq[j] = tau * b + s[0] * w[j]
+        gq[j] += tau * g[0] * q[j] + s[0] * w[j]
     return f
 
 
@@ -350,8 +327,6 @@ def _sa_pa_core(X, W, q, w, tau, P, gW, gq, gw, want_grad):
                 acc += X[t, j] * W[j, k]
             XW[t, k] = acc
     O = np.empty((T, d))
-    s = np.empty(T)
-    u = np.empty(T)
     for i in range(T):
         for t in range(T):
             acc = 0.0
@@ -359,33 +334,20 @@ def _sa_pa_core(X, W, q, w, tau, P, gW, gq, gw, want_grad):
                 acc += XW[i, k] * X[t, k]
             P[i, t] = acc
         _softmax_into(P[i], P[i])
-        zi = 0.0
-        ui = 0.0
         for j in range(d):
             acc = 0.0
             for t in range(T):
                 acc += P[i, t] * X[t, j]
             O[i, j] = acc
-            zi += acc * q[j]
-            ui += acc * w[j]
-        s[i] = tau * zi
-        u[i] = ui
-    _softmax_into(s, s)
-    f = 0.0
-    for i in range(T):
-        f += s[i] * u[i]
+    # the read-out is prompt-attention over the outputs: s = S(tau O q), g = s * (O w - f)
+    s = np.empty(T)
+    u = np.empty(T)
+    g = np.empty(T)
     if want_grad:
-        g = np.empty(T)
-        for i in range(T):
-            g[i] = s[i] * (u[i] - f)
-        for j in range(d):
-            a = 0.0
-            b = 0.0
-            for i in range(T):
-                a += O[i, j] * s[i]
-                b += O[i, j] * g[i]
-            gw[j] = a
-            gq[j] = tau * b
+        f = _pa_core(O, q, w, tau, s, u, g, gq, gw)
+    else:  # the caller's gradient arrays may be empty
+        f = _pa_core(O, q, w, tau, s, u, g, np.empty(d), np.empty(d))
+    if want_grad:
         for a in range(d):
             for b in range(d):
                 gW[a, b] = 0.0
