@@ -1,6 +1,5 @@
 """Core compiled numerics shared by every subject."""
 
-from numerics.core._fastexp import exp_nonpositive
 from numerics.core._mixture import oracle_error_count
 from numerics.core._random import (
     as_generator,
@@ -20,7 +19,6 @@ __all__ = [
     "central_difference_step",
     "chunk_generators",
     "chunk_sizes",
-    "exp_nonpositive",
     "get_thread_count",
     "kernel_seeds",
     "map_chunks",

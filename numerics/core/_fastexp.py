@@ -10,7 +10,8 @@ of a block, :mod:`numerics.pa._span`).  Arguments below ``-700`` are clamped to 
 (``e^-700 ~ 1e-304``): softmax weights that small are zero for every purpose of this
 toolkit, and the clamp keeps ``2**k`` a normal number.
 
-Accuracy (tested against ``numpy.exp`` on ``[-700, 0]``): within 1 ulp.
+Accuracy (tested against ``numpy.exp`` on ``[-700, 0]``): within 1 ulp.  An internal
+compiled building block (it does not validate its arguments), not part of the public API.
 """
 
 from __future__ import annotations

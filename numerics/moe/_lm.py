@@ -9,7 +9,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from numerics.core import exp_nonpositive
+from numerics.core._fastexp import exp_nonpositive
 from numerics.moe._model import (
     MoEModel,
     _model_point,
@@ -80,7 +80,7 @@ def _cholesky_solve(m, rhs, low, out):
 # dot products over blocks of 64, 16 / 29 ns over blocks of 128 (no gain beyond).  The order
 # of the additions is fixed by the compiled code: the result is the same for any number of
 # threads and any run on one machine, and may differ in the last bits between CPUs with
-# different vector widths (as the fused multiply-adds of numerics.core.exp_nonpositive, which
+# different vector widths (as the fused multiply-adds of numerics.core._fastexp.exp_nonpositive, which
 # supplies the exponentials, may).  Block sums make J'J 3-10 times more accurate than one
 # running sum over the points (against long double).
 _BLOCK = 128
@@ -121,7 +121,7 @@ def _block_linear_1d(x1, y, t0, m, theta, k, gate, score, pg, zb, wb, hb, fb, jb
     ``rb[l] = y - f`` at ``x1[t0 + l]``; ``zb``, ``wb``, ``hb`` (k, B), ``fb`` (B,) and
     ``bits`` (B,) are scratch.  Scores, gates and the model value are formed with the same
     operations, in the same order, as :func:`numerics.moe._model._model_point`, except that
-    ``exp`` is :func:`numerics.core.exp_nonpositive` (within 1 ulp); the point loops vectorise.
+    ``exp`` is :func:`numerics.core._fastexp.exp_nonpositive` (within 1 ulp); the point loops vectorise.
     """
     stride = pg + 2
     for i in range(k):

@@ -127,7 +127,7 @@ def _span_chunk_iso(
     the order of :func:`numerics.pa._sampler._draw_sequence` (so the law and the stream are
     the general kernel's), into a block of ``BLOCK`` sequences stored sequence-last; the
     softmax statistics are then computed for the whole block with the sequence index
-    innermost, which vectorises (with :func:`numerics.core.exp_nonpositive` for the
+    innermost, which vectorises (with :func:`numerics.core._fastexp.exp_nonpositive` for the
     exponentials).  The numbers equal the general kernel's to a few ulps (tested).
     """
     k = Qc.shape[1]
@@ -391,21 +391,20 @@ def span_statistics(
     b = np.empty((n, P))
     proj = np.empty((n, P, h))
     bo = np.empty(n if bayes else 0)
-    shared = (
-        mix.T, c["Qc"], c["Hc"], bayes,
-        c["m_plus"] - c["mu"], c["m_minus"] - c["mu"], _logprior(mix.p),
-        c["m_plus"], c["m_minus"], c["mu"], c["u"], mix.noise_u, mix.sigma, mix.K, mix.zeta,
-        mix.p, c["dq"], c["dw"],
-        y, a, b, proj, bo,
-    )
-    if mix.noise_u and mix.dq.shape[0] == 0 and not bayes:
-        fast = (
+    if mix.noise_u and mix.dq.shape[0] == 0 and not bayes:  # the common case
+        kernel, args = _span_chunk_iso, (
             mix.T, c["Qc"], c["Hc"], c["m_plus"], c["m_minus"], c["mu"], mix.sigma, mix.K,
             mix.zeta, mix.p, y, a, b, proj,
         )
-        run_chunks(_span_chunk_iso, gen, n, CHUNK, fast, BIT_GENERATOR)
     else:
-        run_chunks(_span_chunk, gen, n, CHUNK, shared, BIT_GENERATOR)
+        kernel, args = _span_chunk, (
+            mix.T, c["Qc"], c["Hc"], bayes,
+            c["m_plus"] - c["mu"], c["m_minus"] - c["mu"], _logprior(mix.p),
+            c["m_plus"], c["m_minus"], c["mu"], c["u"], mix.noise_u, mix.sigma, mix.K, mix.zeta,
+            mix.p, c["dq"], c["dw"],
+            y, a, b, proj, bo,
+        )
+    run_chunks(kernel, gen, n, CHUNK, args, BIT_GENERATOR)
     return SpanStatistics(
         y=y,
         a=a,
