@@ -305,61 +305,13 @@ def _prompt_n_star_wrong(c, zeta, q_norm, w_norm, sigma, d, T):
     return c**2 * tr / ((1 - c**2) * (zeta * q_norm * w_norm**2) ** 2)
 
 
-def _nu_variance(zeta, w_norm, sigma, T):
-    """``Var(nu) = 2 sigma^2 (2 A^2 + sigma^2 (T - 1)) / T^2``, ``A^2 = T zeta (1 - zeta) |w*|^2``.
-
-    ``T nu / sigma^2`` is non-central chi-square with ``T - 1`` degrees of freedom and
-    non-centrality ``A^2 / sigma^2`` (§6.3 item 3), whose variance is
-    ``2 (T - 1) + 4 A^2 / sigma^2``.  Equals ``E[nu^2] - E[nu]^2`` with the spec's
-    ``E[nu^2]`` (:func:`theory.pa.nu_second_moment`) and ``E[nu] = (A^2 + sigma^2 (T - 1)) / T``.
-    """
-    A2 = T * zeta * (1.0 - zeta) * w_norm**2
-    return 2.0 * sigma**2 * (2.0 * A2 + sigma**2 * (T - 1)) / T**2
-
-
 def _prompt_n_star_var_nu(c, zeta, q_norm, w_norm, sigma, d, T):
     """Prompt n* for label-balanced splits: ``|w*|^2 Var(nu)`` in place of ``|w*|^2 E[nu^2]``.
 
-    Derivation (Variant A, ⊥, ``mu_irr = 0``, fixed ``K``; frame ``u``, ``w*-hat``,
-    ``e_3..e_d``).  Write ``v_t = <x_t, w*-hat> = y |w*| 1{t in R} + sigma xi_t`` and
-    ``Y = y C_hat(X) w* = y |w*| (1/T) sum_t (x_t - x_bar)(v_t - v_bar)``.
-
-    1. The map ``(y, xi) -> (-y, -xi)`` preserves the law of the data given ``R`` and sends
-       ``v -> -v``.  It leaves ``u^T Y`` and ``e_j^T Y`` unchanged (``y`` times a form that
-       is linear in ``v``) and flips ``w*-hat^T Y = y |w*| nu`` (``nu`` is even in ``v``).
-       Hence, given ``y``, the ``u``- and ``e_j``-coordinates have the same law for both
-       labels, and ``w*-hat^T Y | y`` has the law of ``y |w*| nu`` with ``nu`` independent
-       of ``y``.
-    2. With i.i.d. Rademacher labels (the setting of §6.3 item 3),
-       ``Var(w*-hat^T Y) = |w*|^2 E[y^2 nu^2] = |w*|^2 E[nu^2]``.  This contains the
-       between-label part ``|w*|^2 E[nu]^2``: the conditional mean ``+-|w*| E[nu]`` of the
-       two labels.
-    3. C14 uses label-balanced splits: fixed labels with ``y_bar = 0``, and ``Y_i``
-       independent given the labels, so ``Cov(g_hat) = (1/n^2) sum_i Cov(Y_i | y_i)``.  By
-       1, every coordinate but ``w*-hat`` has the same conditional covariance as before
-       (its conditional mean does not depend on the label), while
-       ``Var(w*-hat^T Y_i | y_i) = |w*|^2 Var(nu)`` and the conditional means
-       ``y_i |w*| E[nu]`` cancel exactly in ``g_hat`` (``y_bar = 0``).  So ``E[g_hat] = S u``
-       and
-
-           n tr Cov(g_hat) = (d - 1) V_1 + sigma^2 zeta (1 - zeta) |q*|^2 |w*|^2 / T
-                             + |w*|^2 Var(nu),
-
-       with ``Var(nu)`` from :func:`_nu_variance`; the difference from the spec is
-       ``|w*|^2 E[nu]^2 = |w*|^2 ((A^2 + sigma^2 (T - 1)) / T)^2``.
-
-    The term is O(1) while the rest of the trace is O(d / T), so the spec's prediction
-    overstates n* by a factor that tends to 1 as ``d / T`` grows (about 0.52 at d = 50,
-    T = 40 and 0.97 at d = 400, T = 10 for the C14 parameters).  The head step (§6.2) has
-    no ``nu``: its balanced law ``zeta w* + sigma / sqrt(nT) g`` is exact and the spec's
-    head formula already drops the ``y_bar`` term.  [MATH, a derivation of this module;
-    checked by Monte Carlo in the tests and by C14's simulation.]
+    The derivation is in :func:`theory.pa.prompt_gradient_trace_cov` (``labels="balanced"``).
     """
-    tr = tp.prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T)
-    nu2 = tp.nu_second_moment(zeta, w_norm=w_norm, sigma=sigma, T=T)
-    tr_bal = tr - w_norm**2 * nu2 + w_norm**2 * _nu_variance(zeta, w_norm, sigma, T)
-    S = tp.prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
-    return c**2 * tr_bal / ((1 - c**2) * S**2)
+    return tp.prompt_step_n_star(c, zeta=zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d,
+                                 T=T, labels="balanced")
 
 
 def _crossing(sizes, curve, c):

@@ -2,7 +2,7 @@
 
 The spec's ``tr Cov(Y)`` (prompt_attention.md §6.3 item 3) carries ``|w*|^2 E[nu^2]``, exact
 for i.i.d. Rademacher labels.  C14 draws label-balanced splits, for which the derivation in
-``proofs_check.claims.pa_algorithm._prompt_n_star_var_nu`` gives ``|w*|^2 Var(nu)``.  Both are
+:func:`theory.pa.prompt_gradient_trace_cov` (``labels="balanced"``) gives ``|w*|^2 Var(nu)``.  Both are
 checked here by Monte Carlo from the definition, and the closed form of ``Var(nu)`` exactly.
 """
 
@@ -26,7 +26,7 @@ def test_nu_variance_is_second_moment_minus_squared_mean(zeta, T, w_norm, sigma)
     A2 = T * zeta * (1 - zeta) * w_norm**2
     mean = (A2 + sigma**2 * (T - 1)) / T
     want = tpa.nu_second_moment(zeta, w_norm=w_norm, sigma=sigma, T=T) - mean**2
-    assert c14._nu_variance(zeta, w_norm, sigma, T) == pytest.approx(want, rel=1e-12)
+    assert tpa.nu_variance(zeta, w_norm=w_norm, sigma=sigma, T=T) == pytest.approx(want, rel=1e-12)
 
 
 def _Y(X, y, w_star):

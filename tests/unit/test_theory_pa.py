@@ -244,6 +244,40 @@ def test_trace_cov_exact(T, K, d):
     assert abs(d * V1 - exact) > 1e-3 * exact
 
 
+@pytest.mark.parametrize(("T", "K"), [(2, 1), (3, 1), (4, 2)])
+def test_nu_variance_exact(T, K):
+    expr = pa.derive_nu_variance(T, K)
+    wn, sg = sp.symbols("w_norm sigma", positive=True)
+    for wv, sv in ((0.7, 1.3), (2.0, 0.4)):
+        assert float(expr.subs({wn: wv, sg: sv})) == pytest.approx(
+            pa.nu_variance(K / T, w_norm=wv, sigma=sv, T=T), rel=1e-12)
+
+
+@pytest.mark.parametrize(("T", "K", "d"), [(2, 1, 2), (3, 1, 3), (3, 2, 3)])
+def test_balanced_trace_cov_exact_and_the_same_for_both_labels(T, K, d):
+    expr = pa.derive_trace_cov(T, K, d, labels="balanced")
+    qn, wn, sg = sp.symbols("q_norm w_norm sigma", positive=True)
+    vals = {qn: 1.7, wn: 0.8, sg: 1.1}
+    exact = float(expr.subs(vals))
+    kw = dict(q_norm=1.7, w_norm=0.8, sigma=1.1, d=d, T=T)
+    assert exact == pytest.approx(pa.prompt_gradient_trace_cov(K / T, labels="balanced", **kw),
+                                  rel=1e-12)
+    # the balanced trace differs from the spec's by |w*|^2 E[nu]^2 exactly
+    assert exact != pytest.approx(pa.prompt_gradient_trace_cov(K / T, **kw), rel=1e-3)
+    w_frac = K / T * (1 - K / T) * T * 0.8**2
+    gap = 0.8**2 * ((w_frac + 1.1**2 * (T - 1)) / T) ** 2
+    assert pa.prompt_gradient_trace_cov(K / T, **kw) - exact == pytest.approx(gap, rel=1e-10)
+
+
+def test_labels_option_rejects_unknown_laws():
+    with pytest.raises(ValueError, match="labels must be one of"):
+        pa.prompt_gradient_trace_cov(0.2, q_norm=1.0, w_norm=1.0, sigma=1.0, d=3, T=5,
+                                     labels="iid")
+    with pytest.raises(ValueError, match="labels"):
+        pa.prompt_step_n_star(0.9, zeta=0.2, q_norm=1.0, w_norm=1.0, sigma=1.0, d=3, T=5,
+                              labels=None)
+
+
 def _simulate_tokens(rng, N, T, K, d, q_norm, w_norm, sigma):
     """Variant A tokens in the frame e_1 = u, e_2 = w*-hat, random K-subset R."""
     y = rng.choice([-1.0, 1.0], size=N)

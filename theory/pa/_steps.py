@@ -20,12 +20,15 @@ import sympy as sp
 from theory.pa._moments import _expectation_operator
 
 __all__ = [
+    "LABEL_LAWS",
     "derive_nu_second_moment",
+    "derive_nu_variance",
     "derive_trace_cov",
     "head_step_cos",
     "head_step_moments",
     "head_step_n_star",
     "nu_second_moment",
+    "nu_variance",
     "prompt_alignment",
     "prompt_gradient_mean",
     "prompt_gradient_noise_variance",
@@ -34,6 +37,10 @@ __all__ = [
     "prompt_step_cos",
     "prompt_step_n_star",
 ]
+
+#: Label laws of the prompt-step sample mean: i.i.d. Rademacher (the spec's §6.3) or a
+#: label-balanced split (fixed labels with mean zero, as claim ``pa.c14`` draws them).
+LABEL_LAWS = ("rademacher", "balanced")
 
 
 def _real(name: str, v: Any, *, low: float | None = None, low_open: bool = False,
@@ -325,6 +332,53 @@ def nu_second_moment(zeta: float, *, w_norm: float, sigma: float, T: int) -> flo
             + s2**2 * T * (T - 2)) / T**2
 
 
+def nu_variance(zeta: float, *, w_norm: float, sigma: float, T: int) -> float:
+    """``Var(nu)`` for the empirical variance ``nu`` of the tokens' ``w*``-coordinates.
+
+    Parameters
+    ----------
+    zeta : float
+        Sparsity ``K/T`` in ``(0, 1]``.
+    w_norm : float
+        ``||w*|| >= 0``.
+    sigma : float
+        Noise level ``> 0``.
+    T : int
+        Sequence length.
+
+    Returns
+    -------
+    float
+        ``2 sigma^2 (2 A^2 + sigma^2 (T - 1)) / T^2`` with ``A^2 = T zeta (1 - zeta) ||w*||^2``;
+        equal to :func:`nu_second_moment` minus ``E[nu]^2``,
+        ``E[nu] = (A^2 + sigma^2 (T - 1)) / T``.
+
+    Notes
+    -----
+    ``T nu / sigma^2`` is non-central chi-square with ``T - 1`` degrees of freedom and
+    non-centrality ``A^2 / sigma^2`` (prompt_attention.md §6.3 item 3), whose variance is
+    ``2 (T - 1) + 4 A^2 / sigma^2``.  This is the ``w*``-coordinate term of the prompt-step
+    trace for label-balanced splits (``labels="balanced"`` in
+    :func:`prompt_gradient_trace_cov`).  [MATH, a derivation of this toolkit; checked against
+    :func:`derive_nu_variance` (exact, small ``T``).]
+
+    Examples
+    --------
+    >>> nu_variance(0.5, w_norm=0.0, sigma=1.0, T=2)  # Var(chi2_1 / 2)
+    0.5
+    """
+    zeta, sigma, T = _common_iv(zeta, sigma, T)
+    w_norm = _real("w_norm", w_norm, low=0.0)
+    A2 = T * zeta * (1.0 - zeta) * w_norm**2
+    return 2.0 * sigma**2 * (2.0 * A2 + sigma**2 * (T - 1)) / T**2
+
+
+def _labels_iv(labels: Any) -> str:
+    if labels not in LABEL_LAWS:
+        raise ValueError(f"labels must be one of {LABEL_LAWS}, got {labels!r}")
+    return str(labels)
+
+
 def prompt_gradient_signal(zeta: float, *, q_norm: float, w_norm: float) -> float:
     """``S = zeta (1 - zeta) ||q*|| ||w*||^2``, the mean of ``Y = y C_hat w*`` along ``u``.
 
@@ -339,7 +393,7 @@ def prompt_gradient_signal(zeta: float, *, q_norm: float, w_norm: float) -> floa
 
 
 def prompt_gradient_trace_cov(zeta: float, *, q_norm: float, w_norm: float, sigma: float,
-                              d: int, T: int) -> float:
+                              d: int, T: int, labels: str = "rademacher") -> float:
     """Exact ``tr Cov(Y)`` for ``Y = y C_hat(X) w*`` (oracle head, ⊥, ``mu_irr = 0``).
 
     Parameters
@@ -352,26 +406,51 @@ def prompt_gradient_trace_cov(zeta: float, *, q_norm: float, w_norm: float, sigm
         Noise level ``> 0``.
     d, T : int
         Dimension (``>= 2``) and sequence length.
+    labels : {"rademacher", "balanced"}
+        The law of the labels in the sample mean ``g_hat = (1/n) sum_i Y_i``.
+        ``"rademacher"`` (the spec's): i.i.d. labels, and the result is ``tr Cov(Y)``.
+        ``"balanced"``: fixed labels with mean zero (a label-balanced split), and the result
+        is ``n tr Cov(g_hat) = E_y tr Cov(Y | y)``.
 
     Returns
     -------
     float
-        ``(d - 1) V_1 + sigma^2 zeta (1 - zeta) ||q*||^2 ||w*||^2 / T + ||w*||^2 E[nu^2]``,
-        ``V_1 = (sigma^2 ||w*||^2 / T)[sigma^2 (1 - 1/T) + zeta (1 - zeta) ||w*||^2]``.
+        ``(d - 1) V_1 + sigma^2 zeta (1 - zeta) ||q*||^2 ||w*||^2 / T + ||w*||^2 m``,
+        ``V_1 = (sigma^2 ||w*||^2 / T)[sigma^2 (1 - 1/T) + zeta (1 - zeta) ||w*||^2]``, with
+        ``m = E[nu^2]`` (:func:`nu_second_moment`) for Rademacher labels and
+        ``m = Var(nu)`` (:func:`nu_variance`) for balanced ones.
 
     Notes
     -----
-    prompt_attention.md §6.3 item 3 [MATH]; see :func:`nu_second_moment`.  Checked against
-    :func:`derive_trace_cov` (exact, small sizes) and Monte Carlo in the tests.
+    prompt_attention.md §6.3 item 3 [MATH] for ``labels="rademacher"``.  The balanced form
+    is a derivation of this toolkit [MATH] (Variant A, ⊥, ``mu_irr = 0``, fixed ``K``; frame
+    ``u``, ``w*-hat``, ``e_3..e_d``; ``v_t = <x_t, w*-hat>``):
+
+    1. The map ``(y, xi) -> (-y, -xi)`` preserves the law of the data given ``R`` and sends
+       ``v -> -v``.  It leaves ``u^T Y`` and ``e_j^T Y`` unchanged (``y`` times a form
+       linear in ``v``) and flips ``w*-hat^T Y = y ||w*|| nu`` (``nu`` is even in ``v``).
+       So given ``y`` the ``u``- and ``e_j``-coordinates have one law for both labels, and
+       ``w*-hat^T Y | y`` is ``y ||w*|| nu`` with ``nu`` independent of ``y``.
+    2. With i.i.d. labels, ``Var(w*-hat^T Y) = ||w*||^2 E[nu^2]``: it contains the
+       between-label part ``||w*||^2 E[nu]^2`` (conditional means ``+-||w*|| E[nu]``).
+    3. With balanced labels those conditional means cancel exactly in ``g_hat`` and only
+       ``||w*||^2 Var(nu)`` is left; every other coordinate is unchanged by 1.
+
+    The difference, ``||w*||^2 E[nu]^2``, is O(1) while the rest is O(d / T): the spec's
+    form overstates the balanced ``n*`` by a factor that tends to 1 as ``d / T`` grows.
+    Both are checked against :func:`derive_trace_cov` (exact, small sizes) and by Monte Carlo
+    in the tests; claim ``pa.c14`` chooses between them with ``pa.c14_prompt_trace``.
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
     q_norm = _real("q_norm", q_norm, low=0.0)
     w_norm = _real("w_norm", w_norm, low=0.0)
     d = _count("d", d, 2)
+    labels = _labels_iv(labels)
     kv = zeta * (1.0 - zeta)
     V1 = sigma**2 * w_norm**2 / T * (sigma**2 * (1.0 - 1.0 / T) + kv * w_norm**2)
-    nu2 = nu_second_moment(zeta, w_norm=w_norm, sigma=sigma, T=T)
-    return (d - 1) * V1 + sigma**2 * kv * q_norm**2 * w_norm**2 / T + w_norm**2 * nu2
+    moment = nu_second_moment if labels == "rademacher" else nu_variance
+    m = moment(zeta, w_norm=w_norm, sigma=sigma, T=T)
+    return (d - 1) * V1 + sigma**2 * kv * q_norm**2 * w_norm**2 / T + w_norm**2 * m
 
 
 def prompt_alignment(signal: float, trace_cov: float, n: float) -> float:
@@ -392,14 +471,14 @@ def prompt_alignment(signal: float, trace_cov: float, n: float) -> float:
 
 
 def prompt_step_cos(zeta: float, *, q_norm: float, w_norm: float, sigma: float, d: int,
-                    T: int, n: float) -> float:
+                    T: int, n: float, labels: str = "rademacher") -> float:
     """Predicted ``cos(g_hat(w*), u)`` of the oracle-head prompt step with ``n`` samples.
 
     Notes
     -----
     prompt_attention.md §6.3 item 3 [MATH moments, leading-order cosine]: combines
     :func:`prompt_gradient_signal`, :func:`prompt_gradient_trace_cov` and
-    :func:`prompt_alignment`.
+    :func:`prompt_alignment`; ``labels`` as in :func:`prompt_gradient_trace_cov`.
 
     Examples
     --------
@@ -408,18 +487,19 @@ def prompt_step_cos(zeta: float, *, q_norm: float, w_norm: float, sigma: float, 
     0.9
     """
     S = prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
-    tr = prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T)
+    tr = prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T,
+                                   labels=labels)
     return prompt_alignment(S, tr, n)
 
 
 def prompt_step_n_star(c: float, *, zeta: float, q_norm: float, w_norm: float, sigma: float,
-                       d: int, T: int) -> float:
+                       d: int, T: int, labels: str = "rademacher") -> float:
     """Split size at which :func:`prompt_step_cos` reaches ``c``: ``c^2 tr / ((1-c^2) S^2)``.
 
     Notes
     -----
     prompt_attention.md §12 claim C14, prompt side (§6.3 item 3) [MATH leading order;
-    as the paper's bound INFERRED].
+    as the paper's bound INFERRED]; ``labels`` as in :func:`prompt_gradient_trace_cov`.
     """
     c = _real("c", c, low=0.0, low_open=True)
     if c >= 1.0:
@@ -427,7 +507,8 @@ def prompt_step_n_star(c: float, *, zeta: float, q_norm: float, w_norm: float, s
     S = prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
     if S == 0.0:
         raise ValueError("zeta (1 - zeta) ||q*|| ||w*||^2 must be > 0 for n* to exist")
-    tr = prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T)
+    tr = prompt_gradient_trace_cov(zeta, q_norm=q_norm, w_norm=w_norm, sigma=sigma, d=d, T=T,
+                                   labels=labels)
     return c**2 * tr / ((1.0 - c**2) * S**2)
 
 
@@ -487,7 +568,24 @@ def derive_nu_second_moment(T: int, K: int) -> sp.Expr:
     return sp.factor(_expectation_operator(y, list(xi))(nu**2))
 
 
-def derive_trace_cov(T: int, K: int, d: int) -> sp.Expr:
+def derive_nu_variance(T: int, K: int) -> sp.Expr:
+    """``Var(nu) = E[nu^2] - E[nu]^2`` derived from the definition (small ``T``).
+
+    Parameters and symbols as in :func:`derive_nu_second_moment`; the exact counterpart of
+    :func:`nu_variance`.
+    """
+    _small_iv(T, K, 1, 1)
+    wn, sg = sp.symbols("w_norm sigma", positive=True)
+    y = sp.Symbol("y", real=True)
+    xi = sp.symbols(f"xi0:{T}", real=True)
+    v = [(y * wn if t < K else 0) + sg * xi[t] for t in range(T)]
+    vbar = sum(v) / T
+    nu = sum((vt - vbar) ** 2 for vt in v) / T
+    expect = _expectation_operator(y, list(xi))
+    return sp.factor(sp.expand(expect(nu**2) - expect(nu) ** 2))
+
+
+def derive_trace_cov(T: int, K: int, d: int, labels: str = "rademacher") -> sp.Expr:
     """``tr Cov(y C_hat(X) w*)`` derived from the definition for small ``T``, ``d`` (⊥).
 
     Parameters
@@ -498,6 +596,11 @@ def derive_trace_cov(T: int, K: int, d: int) -> sp.Expr:
         Number of relevant tokens.
     d : int
         Dimension ``>= 2`` (``T d <= 12``).
+    labels : {"rademacher", "balanced"}
+        ``"rademacher"``: ``y`` is a Rademacher variable.  ``"balanced"``: the covariance
+        given ``y = +1``, which equals the one given ``y = -1`` by the symmetry in the notes
+        of :func:`prompt_gradient_trace_cov` (the balanced split with both labels is checked
+        by Monte Carlo in the tests).
 
     Returns
     -------
@@ -511,6 +614,7 @@ def derive_trace_cov(T: int, K: int, d: int) -> sp.Expr:
     moments, ``q* = ||q*|| e_1``, ``w* = ||w*|| e_2``, ``mu_irr = 0``.
     """
     _small_iv(T, K, d, 2)
+    labels = _labels_iv(labels)
     qn, wn, sg = sp.symbols("q_norm w_norm sigma", positive=True)
     y = sp.Symbol("y", real=True)
     Z = sp.Matrix(T, d, lambda t, j: sp.Symbol(f"z_{t}_{j}", real=True))
@@ -520,6 +624,8 @@ def derive_trace_cov(T: int, K: int, d: int) -> sp.Expr:
     vbar = sum(v) / T
     Y = y * sum(((r - xbar) * (vt - vbar) for r, vt in zip(rows, v, strict=True)),
                 sp.zeros(d, 1)) / T
+    if labels == "balanced":
+        Y = Y.subs(y, 1)
     expect = _expectation_operator(y, list(Z))
     mean = Y.applyfunc(expect)
     second = expect((Y.T * Y)[0, 0])
