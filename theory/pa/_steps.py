@@ -335,16 +335,7 @@ def nu_second_moment(zeta: float, *, w_norm: float, sigma: float, T: int) -> flo
 def nu_variance(zeta: float, *, w_norm: float, sigma: float, T: int) -> float:
     """``Var(nu)`` for the empirical variance ``nu`` of the tokens' ``w*``-coordinates.
 
-    Parameters
-    ----------
-    zeta : float
-        Sparsity ``K/T`` in ``(0, 1]``.
-    w_norm : float
-        ``||w*|| >= 0``.
-    sigma : float
-        Noise level ``> 0``.
-    T : int
-        Sequence length.
+    Parameters as in :func:`nu_second_moment`.
 
     Returns
     -------
