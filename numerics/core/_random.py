@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from numerics.core._validate import check_int
+
 __all__ = [
     "as_generator",
     "as_seed_sequence",
@@ -75,28 +77,22 @@ def as_seed_sequence(rng: RngLike) -> np.random.SeedSequence:
     return np.random.SeedSequence(None if rng is None else int(rng))
 
 
-def _count_iv(count: int, name: str = "count") -> int:
-    if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {count!r}")
-    return int(count)
-
-
 def chunk_generators(rng: RngLike, count: int) -> list[np.random.Generator]:
     """``count`` independent PCG64 generators spawned from ``rng``'s seed sequence."""
-    count = _count_iv(count)
+    count = check_int("count", count, low=1)
     return [np.random.Generator(np.random.PCG64(s)) for s in as_seed_sequence(rng).spawn(count)]
 
 
 def kernel_seeds(rng: RngLike, count: int) -> np.ndarray:
     """Draw ``count`` independent 32-bit integer seeds (for kernels that want integers)."""
-    count = _count_iv(count)
+    count = check_int("count", count, low=1)
     return as_generator(rng).integers(0, 2**32 - 1, size=count, dtype=np.uint32, endpoint=True)
 
 
 def chunk_sizes(total: int, chunk: int) -> list[int]:
     """Split ``total`` items into chunks of ``chunk`` (the last one possibly smaller)."""
-    total = _count_iv(total, "total")
-    chunk = _count_iv(chunk, "chunk")
+    total = check_int("total", total, low=1)
+    chunk = check_int("chunk", chunk, low=1)
     sizes = [chunk] * (total // chunk)
     if total % chunk:
         sizes.append(total % chunk)
@@ -122,10 +118,9 @@ def set_thread_count(count: int) -> None:
     import numba
 
     limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
-    if isinstance(count, bool) or not isinstance(count, int | np.integer) or not 1 <= count <= limit:
-        raise ValueError(f"count must be an integer in [1, {limit}], got {count!r}")
-    numba.set_num_threads(int(count))
-    _THREADS[0] = int(count)
+    count = check_int("count", count, low=1, high=limit)
+    numba.set_num_threads(count)
+    _THREADS[0] = count
 
 
 def map_chunks(kernel: Callable[..., Any], generators: Sequence[np.random.Generator],

@@ -1,55 +1,36 @@
-"""Shared input-validation helpers (raise ``ValueError`` naming parameter, value and range)."""
+"""Input validation of the GMM numerics (raise ``ValueError`` naming parameter, value and range).
+
+The scalar and vector checks are the layer's primitives (:mod:`numerics.core._validate`);
+``_check_int``, ``_check_real`` and ``_as_vector`` keep the positional signatures the
+``numerics.gmm`` modules call them with.
+"""
 
 import math
-import numbers
 
 import numpy as np
 
+from numerics.core._validate import check_int, check_real, check_vector
+
 
 def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
-    return int(value)
+    return check_int(name, value, low=low)
 
 
 def _check_real(name, value, low=-math.inf, high=math.inf, low_open=False, high_open=False):
     """Check a finite real scalar in an interval; return it as ``float`` (inf is rejected)."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number in {interval}, got {value!r}") from None
-    bad = (
-        not math.isfinite(x)
-        or x < low
-        or x > high
-        or (low_open and x == low)
-        or (high_open and x == high)
-    )
-    if bad:
-        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
-    return x
+    return check_real(name, value, low=low, high=high, low_open=low_open, high_open=high_open)
 
 
 def _check_p(p):
-    return _check_real("p", p, 0.0, 1.0, low_open=True, high_open=True)
+    return check_real("p", p, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
 def _check_lam(lam, name="lam", positive=False):
-    return _check_real(name, lam, 0.0, math.inf, low_open=positive, high_open=True)
+    return check_real(name, lam, low=0.0, low_open=positive)
 
 
 def _as_vector(name, a, d=None):
-    arr = np.ascontiguousarray(a, dtype=np.float64)
-    if arr.ndim != 1 or arr.shape[0] < 1:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
-    if d is not None and arr.shape[0] != d:
-        raise ValueError(f"{name} must have length {d}, got length {arr.shape[0]}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite values, got non-finite entries")
-    return arr
+    return check_vector(name, a, dim=d)
 
 
 def _as_data(X, y):

@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from numerics.core import as_generator, get_thread_count
+from numerics.core._validate import check_choice, check_int, check_real, check_vector
 from numerics.moe._lm import _cholesky_solve
 
 __all__ = [
@@ -642,12 +643,6 @@ def _evaluate_kernel(x, y, th, k1, k2, gate, c1, c2, p1, p2, mean_out, logpdf_ou
 
 
 # ----------------------------------------------------------------------------- Python side
-def _choice_iv(value, name, allowed):
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
-    return value
-
-
 def _array_iv(value, name, shape, *, positive=False, nonzero_col=None):
     arr = np.array(value, dtype=np.float64)
     if arr.shape != shape:
@@ -717,9 +712,9 @@ class TemplateB:
     nu: np.ndarray
 
     def __post_init__(self) -> None:
-        _choice_iv(self.gate, "gate", GATE_CODES)
-        _choice_iv(self.shared_expert, "shared_expert", SHARED_CODES)
-        _choice_iv(self.routed_expert, "routed_expert", ROUTED_CODES)
+        check_choice("gate", self.gate, GATE_CODES)
+        check_choice("shared_expert", self.shared_expert, SHARED_CODES)
+        check_choice("routed_expert", self.routed_expert, ROUTED_CODES)
         omega = np.array(self.omega, dtype=np.float64)
         if omega.ndim != 1 or omega.shape[0] < 1:
             raise ValueError(f"omega must be 1-D with k1 >= 1 entries, got shape {omega.shape}")
@@ -790,8 +785,8 @@ class TemplateB:
             beta=theta[ob:oe].reshape(k2, 2), eta=theta[oe:ov].reshape(k2, p2), nu=theta[ov:])
 
     def _evaluate(self, x, y=None):
-        x = _vector_iv(x, "x")
-        yy = np.empty(0) if y is None else _vector_iv(y, "y")
+        x = check_vector("x", x)
+        yy = np.empty(0) if y is None else check_vector("y", y)
         if y is not None and yy.shape != x.shape:
             raise ValueError(f"y must have the length of x ({x.shape[0]}), got {yy.shape[0]}")
         n = x.shape[0]
@@ -841,35 +836,6 @@ class TemplateB:
         return self._evaluate(x)[2]
 
 
-def _vector_iv(v, name, min_len=1):
-    arr = np.ascontiguousarray(v, dtype=np.float64)
-    if arr.ndim != 1 or arr.shape[0] < min_len:
-        raise ValueError(f"{name} must be 1-D with at least {min_len} entries, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    return arr
-
-
-def _int_iv(value, name, low, high=None):
-    bad = isinstance(value, bool) or not isinstance(value, int | np.integer)
-    if bad or value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
-    return int(value)
-
-
-def _real_iv(value, name, low, high=math.inf, *, closed_low=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    ok = (v >= low if closed_low else v > low) and v < high
-    if not (math.isfinite(v) and ok):
-        bracket = "[" if closed_low else "("
-        raise ValueError(f"{name} must lie in {bracket}{low}, {high}), got {value!r}")
-    return v
-
-
 def template_b_truth(theorem: int) -> TemplateB:
     """Return the ground truth of one Template-B setting (k1* = 1 shared, k2* = 2 routed).
 
@@ -896,7 +862,7 @@ def template_b_truth(theorem: int) -> TemplateB:
     array([[0.269, 0.731],
            [0.5  , 0.5  ]])
     """
-    theorem = _int_iv(theorem, "theorem", 1, 4)
+    theorem = check_int("theorem", theorem, low=1, high=4)
     a = np.array
     beta = a([[-0.5, 0.0 if theorem == 3 else 5.0], [0.5, 0.0 if theorem == 3 else 5.0]])
     nu = a([0.4, 0.4])
@@ -946,9 +912,9 @@ def sample_template_b(model: TemplateB, n: int, *, rng, low: float = -3.0,
     """
     if not isinstance(model, TemplateB):
         raise ValueError(f"model must be a TemplateB, got {type(model).__name__}")
-    n = _int_iv(n, "n", 1)
-    low = _real_iv(low, "low", -math.inf)
-    high = _real_iv(high, "high", low)
+    n = check_int("n", n, low=1)
+    low = check_real("low", low)
+    high = check_real("high", high, low=low, low_open=True)
     gen = as_generator(rng)
     x, y = np.empty(n), np.empty(n)
     gate, c1, c2, p1, p2 = model.codes
@@ -1015,10 +981,10 @@ def template_b_start(truth: TemplateB, *, k_shared: int = 2, k_routed: int = 3, 
     """
     if not isinstance(truth, TemplateB):
         raise ValueError(f"truth must be a TemplateB, got {type(truth).__name__}")
-    k1 = _int_iv(k_shared, "k_shared", truth.k_shared)
-    k2 = _int_iv(k_routed, "k_routed", truth.k_routed)
-    sd = _real_iv(sd, "sd", 0.0, closed_low=True)
-    x_max = _real_iv(x_max, "x_max", 0.0)
+    k1 = check_int("k_shared", k_shared, low=truth.k_shared)
+    k2 = check_int("k_routed", k_routed, low=truth.k_routed)
+    sd = check_real("sd", sd, low=0.0)
+    x_max = check_real("x_max", x_max, low=0.0, low_open=True)
     gen = as_generator(rng)
     own1, count1 = _split_counts(k1, truth.k_shared, gen)
     own2, _ = _split_counts(k2, truth.k_routed, gen)
@@ -1087,18 +1053,18 @@ class EMFit:
 
 
 def _fit_em_iv(x, y, start, tol, max_iter, var_floor, gate_bound, gate_steps, expert_steps):
-    x = _vector_iv(x, "x", 2)
-    y = _vector_iv(y, "y", 2)
+    x = check_vector("x", x, min_len=2)
+    y = check_vector("y", y, min_len=2)
     if y.shape != x.shape:
         raise ValueError(f"y must have the length of x ({x.shape[0]}), got {y.shape[0]}")
     if not isinstance(start, TemplateB):
         raise ValueError(f"start must be a TemplateB, got {type(start).__name__}")
-    tol = _real_iv(tol, "tol", 0.0, closed_low=True)
-    max_iter = _int_iv(max_iter, "max_iter", 1)
-    var_floor = _real_iv(var_floor, "var_floor", 0.0)
-    gate_bound = _real_iv(gate_bound, "gate_bound", 0.0)
-    gate_steps = _int_iv(gate_steps, "gate_steps", 1)
-    expert_steps = _int_iv(expert_steps, "expert_steps", 1)
+    tol = check_real("tol", tol, low=0.0)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    var_floor = check_real("var_floor", var_floor, low=0.0, low_open=True)
+    gate_bound = check_real("gate_bound", gate_bound, low=0.0, low_open=True)
+    gate_steps = check_int("gate_steps", gate_steps, low=1)
+    expert_steps = check_int("expert_steps", expert_steps, low=1)
     if np.any(np.abs(start.beta) > gate_bound):
         raise ValueError(f"start.beta must lie in [-gate_bound, gate_bound] = "
                          f"[{-gate_bound}, {gate_bound}], got {start.beta.tolist()}")
@@ -1203,7 +1169,7 @@ def fit_em_many(xs, ys, starts, *, threads: int | None = None, **options) -> lis
     if not (len(xs) == len(ys) == len(starts)) or not xs:
         raise ValueError(f"xs, ys and starts must have the same length >= 1, got {len(xs)}, "
                          f"{len(ys)} and {len(starts)}")
-    threads = get_thread_count() if threads is None else _int_iv(threads, "threads", 1)
+    threads = get_thread_count() if threads is None else check_int("threads", threads, low=1)
     unknown = set(options) - set(_FIT_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown fit_em options {sorted(unknown)}; allowed {sorted(_FIT_DEFAULTS)}")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from numerics.core._validate import check_choice, check_int, check_real, check_vector
+
 __all__ = ["MoEModel"]
 
 # Integer codes handed to the kernels.
@@ -192,18 +194,12 @@ def _model_eval_kernel(x, theta, k, gate, score, expert, act, pg, pe, want_jac, 
 
 # ----------------------------------------------------------------------------- Python side
 def _model_iv(gate, score, expert, act, degree, d):
-    if gate not in GATE_CODES:
-        raise ValueError(f"gate must be one of {sorted(GATE_CODES)}, got {gate!r}")
-    if score not in SCORE_CODES:
-        raise ValueError(f"score must be one of {sorted(SCORE_CODES)}, got {score!r}")
-    if expert not in EXPERT_CODES:
-        raise ValueError(f"expert must be one of {sorted(EXPERT_CODES)}, got {expert!r}")
-    if act not in ACT_CODES:
-        raise ValueError(f"act must be one of {sorted(ACT_CODES)}, got {act!r}")
-    if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 1:
-        raise ValueError(f"d must be an integer >= 1, got {d!r}")
-    if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
-        raise ValueError(f"degree must be an integer >= 0, got {degree!r}")
+    check_choice("gate", gate, GATE_CODES)
+    check_choice("score", score, SCORE_CODES)
+    check_choice("expert", expert, EXPERT_CODES)
+    check_choice("act", act, ACT_CODES)
+    check_int("d", d, low=1)
+    check_int("degree", degree, low=0)
     if expert == "poly" and d != 1:
         raise ValueError(f"polynomial experts are implemented for d = 1 only, got d = {d}")
 
@@ -305,7 +301,7 @@ class MoEModel:
 
     def n_params(self, k: int) -> int:
         """Length of the flat parameter vector for ``k`` atoms."""
-        _k_iv(k, 1)
+        k = check_int("k", k, low=1)
         p = k * (self.n_gate + self.n_expert)
         return p - self.n_gate if self.gate == "softmax" else p
 
@@ -327,7 +323,7 @@ class MoEModel:
 
         The pinned softmax atom gets an all-zero gate row.
         """
-        theta = _vector_iv(theta, "theta")
+        theta = check_vector("theta", theta)
         k = self.n_atoms(theta)
         pg, pe = self.n_gate, self.n_expert
         gates = np.zeros((k, pg))
@@ -391,9 +387,7 @@ class MoEModel:
             parts.append(b)
         elif b is not None:
             raise ValueError(f"score {self.score!r} has no linear term; got b = {b}")
-        if not np.isfinite(c):
-            raise ValueError(f"c must be finite, got {c}")
-        parts.append(np.array([float(c)]))
+        parts.append(np.array([check_real("c", c)]))
         return np.concatenate(parts)
 
     def split_gate(self, gates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -433,7 +427,7 @@ class MoEModel:
         return self._run(theta, x, True)
 
     def _run(self, theta, x, want_jac):
-        theta = _vector_iv(theta, "theta")
+        theta = check_vector("theta", theta)
         k = self.n_atoms(theta)
         x = as_design(x, self.d)
         g, s, e, a = self.codes
@@ -443,18 +437,9 @@ class MoEModel:
         return f, (jac if want_jac else None)
 
 
-def _k_iv(k, k_min):
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < k_min:
-        raise ValueError(f"k must be an integer >= {k_min}, got {k!r}")
-
-
 def _vector_iv(v, name):
-    v = np.ascontiguousarray(v, dtype=np.float64)
-    if v.ndim != 1 or v.shape[0] < 1:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {v.shape}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} must be finite, got {v}")
-    return v
+    # kept for numerics.moe._diagnostics, _lm and _losses, which import it under this name
+    return check_vector(name, v)
 
 
 def as_design(x, d):
@@ -529,7 +514,7 @@ def reference_jacobian(model: MoEModel, theta, x) -> tuple[np.ndarray, np.ndarra
     f : ndarray, shape (n,)
     jac : ndarray, shape (n, p)
     """
-    theta = _vector_iv(theta, "theta")
+    theta = check_vector("theta", theta)
     x = as_design(x, model.d)
     gates, experts = model.unpack(theta)
     k = gates.shape[0]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.moe._model import MoEModel, _vector_iv
+from numerics.core._validate import check_choice, check_int, check_real, check_vector
+from numerics.moe._model import MoEModel
 
 __all__ = [
     "check_truth",
@@ -15,12 +16,6 @@ __all__ = [
 ]
 
 _GATE_STREAM = {"sigmoid": 1, "softmax": 2}
-
-
-def _int_iv(value, name, low=0):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def check_truth(model: MoEModel, theta_star) -> np.ndarray:
@@ -50,7 +45,7 @@ def check_truth(model: MoEModel, theta_star) -> np.ndarray:
     -----
     Spec §2 item 3 and §6.5 [MATH].
     """
-    theta_star = _vector_iv(theta_star, "theta_star")
+    theta_star = check_vector("theta_star", theta_star)
     gates, _ = model.unpack(theta_star)
     if model.gate == "sigmoid":
         k = gates.shape[0]
@@ -122,11 +117,11 @@ def sample_regression(
     True
     """
     theta_star = check_truth(model, theta_star)
-    n_max = _int_iv(n_max, "n_max", 1)
-    seed = _int_iv(seed, "seed")
-    replicate = _int_iv(replicate, "replicate")
-    if not np.isfinite(noise_sd) or noise_sd < 0:
-        raise ValueError(f"noise_sd must be finite and >= 0, got {noise_sd}")
+    n_max = check_int("n_max", n_max, low=1)
+    seed = check_int("seed", seed, low=0)
+    replicate = check_int("replicate", replicate, low=0)
+    noise_sd = check_real("noise_sd", noise_sd, low=0.0)
+    check_choice("design", design, ("uniform", "gaussian"))
     gx = np.random.default_rng([seed, replicate, 0])
     gz = np.random.default_rng([seed, replicate, 1])
     if design == "uniform":
@@ -134,12 +129,9 @@ def sample_regression(
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
             raise ValueError(f"box must be a finite interval (low, high), low < high, got {box}")
         X = gx.uniform(low, high, size=(n_max, model.d))
-    elif design == "gaussian":
-        if not np.isfinite(scale) or scale <= 0:
-            raise ValueError(f"scale must be finite and > 0, got {scale}")
-        X = scale * gx.standard_normal((n_max, model.d))
     else:
-        raise ValueError(f"design must be 'uniform' or 'gaussian', got {design!r}")
+        scale = check_real("scale", scale, low=0.0, low_open=True)
+        X = scale * gx.standard_normal((n_max, model.d))
     Z = gz.standard_normal(n_max)
     return X, model.evaluate(theta_star, X) + noise_sd * Z
 
@@ -154,7 +146,8 @@ def start_rng(model: MoEModel, seed: int, replicate: int, n: int) -> np.random.G
     Spec §7.4 (paired, nested streams) [INFERRED protocol].
     """
     return np.random.default_rng(
-        [_int_iv(seed, "seed"), _int_iv(replicate, "replicate"), _int_iv(n, "n", 1),
+        [check_int("seed", seed, low=0), check_int("replicate", replicate, low=0),
+         check_int("n", n, low=1),
          _GATE_STREAM[model.gate]]
     )
 
@@ -237,8 +230,7 @@ def perturb_starts(base_starts, lower, upper, *, rng, sd: float = 0.05) -> np.nd
     lower, upper = box_iv(lower, upper, starts.shape[1])
     if not np.all(np.isfinite(starts)):
         raise ValueError("base_starts must be finite")
-    if not np.isfinite(sd) or sd < 0:
-        raise ValueError(f"sd must be finite and >= 0, got {sd}")
+    sd = check_real("sd", sd, low=0.0)
     gen = np.random.default_rng(rng)
     out = starts + sd * gen.standard_normal(starts.shape)
     return move_inside(out, lower, upper)

@@ -6,17 +6,9 @@ import math
 
 import mpmath
 
+from theory.core._validate import check_int, check_real
+
 __all__ = ["gaussian_tail", "gaussian_tail_mp", "oracle_error", "oracle_error_mp"]
-
-
-def _finite_iv(name: str, value: float) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def gaussian_tail(x: float) -> float:
@@ -37,7 +29,7 @@ def gaussian_tail(x: float) -> float:
     >>> gaussian_tail(0.0)
     0.5
     """
-    x = _finite_iv("x", x)
+    x = check_real("x", x)
     return 0.5 * math.erfc(x / math.sqrt(2.0))
 
 
@@ -56,8 +48,7 @@ def gaussian_tail_mp(x: float | mpmath.mpf, *, dps: int = 50) -> mpmath.mpf:
     mpmath.mpf
         ``Q(x)`` at the requested precision.
     """
-    if not isinstance(dps, int) or dps < 15:
-        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    dps = check_int("dps", dps, low=15)
     with mpmath.workdps(dps):
         xv = mpmath.mpf(x)
         if not mpmath.isfinite(xv):
@@ -83,9 +74,7 @@ def oracle_error(r: float) -> float:
     gmm_asymptotics.md §1.2 [MATH]: ``y <mu/r, x> = r + <mu/r, z>`` with
     ``<mu/r, z> ~ N(0, 1)``.
     """
-    r = _finite_iv("r", r)
-    if r < 0:
-        raise ValueError(f"r must be >= 0, got {r}")
+    r = check_real("r", r, low=0.0)
     return gaussian_tail(r)
 
 
@@ -97,7 +86,5 @@ def oracle_error_mp(r: float, *, dps: int = 50) -> mpmath.mpf:
     >>> abs(float(oracle_error_mp(1.0)) - oracle_error(1.0)) < 1e-16
     True
     """
-    r = _finite_iv("r", r)
-    if r < 0:
-        raise ValueError(f"r must be >= 0, got {r}")
+    r = check_real("r", r, low=0.0)
     return gaussian_tail_mp(r, dps=dps)

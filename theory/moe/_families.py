@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from theory.core._validate import check_choice, check_int, check_real
 from theory.moe._identities import gate_expert_symbols
 from theory.moe._sigmoid import sigma
 
@@ -75,16 +76,6 @@ def _q(v: float) -> sp.Expr:
     return sp.Rational(repr(float(v)))
 
 
-def _finite_iv(name: str, v: float) -> float:
-    try:
-        fv = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {v!r}") from None
-    if not math.isfinite(fv):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    return fv
-
-
 _ACTS = ("gelu", "tanh")
 
 
@@ -95,8 +86,7 @@ def _act(name: str, z: sp.Expr) -> sp.Expr:
 
 
 def _act_iv(act: str) -> None:
-    if act not in _ACTS:
-        raise ValueError(f"act must be one of {_ACTS}, got {act!r}")
+    check_choice("act", act, _ACTS)
 
 
 # --- softmax local function u and sigmoid local function v in d = 1 (§6.2, §6.3) ------------
@@ -286,8 +276,8 @@ def _atoms_iv(atoms, act: str) -> tuple[tuple[float, float], ...]:
     if not out:
         raise ValueError("atoms must contain at least one (w, u) pair, got none")
     for w, u in out:
-        _finite_iv("w", w)
-        _finite_iv("u", u)
+        check_real("w", w)
+        check_real("u", u)
         if w == 0:
             raise ValueError(f"w must be non-zero (w = 0 makes dh/du vanish), got {w}")
         if u <= 0:
@@ -329,8 +319,7 @@ def _build_family(name: str, key: tuple) -> Family:
 
 
 def _rank_family_iv(name: str, params: dict) -> tuple:
-    if name not in _REGISTRY:
-        raise ValueError(f"name must be one of {sorted(_REGISTRY)}, got {name!r}")
+    check_choice("name", name, tuple(sorted(_REGISTRY)))
     allowed: dict[str, Any]
     if name in ("P1", "P2", "P3", "P4", "P1_augmented"):
         allowed = dict(_DEF_SOFT)
@@ -361,12 +350,11 @@ def _rank_family_iv(name: str, params: dict) -> tuple:
     if "atoms" in kw and name in ("bias_free", "gelu_extended"):
         kw["atoms"] = _atoms_iv(kw["atoms"], kw["act"])
     elif "atoms" in kw:
-        atoms = tuple(tuple(_finite_iv("atom parameter", v) for v in at) for at in kw["atoms"])
+        atoms = tuple(tuple(check_real("atom parameter", v) for v in at) for at in kw["atoms"])
         if len(atoms) != 2 or any(len(at) != 5 for at in atoms):
             raise ValueError("atoms must be two (A, b, c, a, a0) tuples for the dense family, got "
                              f"{kw['atoms']!r}")
-        if kw["score"] not in _SCORES:
-            raise ValueError(f"score must be one of {_SCORES}, got {kw['score']!r}")
+        check_choice("score", kw["score"], _SCORES)
         if name == "dense_S2":
             g1, g2 = np.array(atoms[0][:3]), np.array(atoms[1][:3])
             g1[{"full": [], "partial": [1], "linear": [0]}[kw["score"]]] = 0.0
@@ -382,17 +370,15 @@ def _rank_family_iv(name: str, params: dict) -> tuple:
             raise ValueError("experts must be non-zero, (a, a0) != (0, 0)")
         kw["atoms"] = atoms
     if name == "negative_control":
-        d = kw["d"]
-        if isinstance(d, bool) or not isinstance(d, int) or d not in (1, 2, 3):
-            raise ValueError(f"d must be 1, 2 or 3, got {d!r}")
+        d = kw["d"] = check_int("d", kw["d"], low=1, high=3)
         a = kw["a"] if kw["a"] is not None else (1.2, -0.9, 0.6)[:d]
-        a = tuple(_finite_iv("a", v) for v in a)
+        a = tuple(check_real("a", v) for v in a)
         if len(a) != d or all(v == 0 for v in a):
             raise ValueError(f"a must be a non-zero vector of length d = {d}, got {a}")
         kw["a"] = a
     for k in ("A", "b", "a", "a0", "c", "w", "u", "v", "eta1", "eta2", "A_diag", "A_off"):
         if k in kw and not (name == "negative_control" and k == "a"):
-            kw[k] = _finite_iv(k, kw[k])
+            kw[k] = check_real(k, kw[k])
     if name in ("P1", "P2", "P3", "P4", "P1_augmented", "S1", "S1_b") and kw["a"] == 0:
         raise ValueError("a must be non-zero (the expert slope), got 0")
     if name == "input_independent" and kw["eta1"] == kw["eta2"]:

@@ -27,6 +27,8 @@ from typing import Any
 
 import sympy as sp
 
+from theory.core._validate import check_int
+
 __all__ = [
     "RValue",
     "r1_two_atom_reduction",
@@ -38,13 +40,6 @@ __all__ = [
     "r_value",
     "solves_r_system",
 ]
-
-
-def _int_iv(name: str, v: int, lo: int, hi: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
-    return v
 
 
 def _term(l: int, s1, s2, s3) -> sp.Expr:
@@ -77,8 +72,8 @@ def r_system(m: int, r: int) -> tuple[tuple[sp.Expr, ...], dict[str, tuple[sp.Sy
     -----
     sigmoid_moe.md §4 [RELATED:2505.10860 eq. (12)].
     """
-    _int_iv("m", m, 1)
-    _int_iv("r", r, 1)
+    m = check_int("m", m, low=1)
+    r = check_int("r", r, low=1)
     s1 = sp.symbols(f"s1_1:{m + 1}", real=True)
     s2 = sp.symbols(f"s2_1:{m + 1}", real=True)
     s3 = sp.symbols(f"s3_1:{m + 1}", real=True)
@@ -179,7 +174,7 @@ def r1_witness(m: int) -> dict[str, Any]:
     s2 = (-1/2 + sqrt 2 / 6, -sqrt 2 / 3, -1/2 + sqrt 2 / 6), found by a numerical search and
     recognised in closed form; it is verified exactly by :func:`solves_r_system` [MATH].
     """
-    _int_iv("m", m, 2, 3)
+    m = check_int("m", m, low=2, high=3)
     if m == 2:
         h = sp.Rational(-1, 2)
         return {"s1": (sp.Integer(1), sp.Integer(-1)), "s2": (h, h),
@@ -215,7 +210,7 @@ def r1_two_atom_reduction(r: int) -> tuple[tuple[sp.Expr, ...], sp.Symbol]:
     p_2 = q``; then ``s1_2 = -1/q``, and ``l = 2, 3`` are linear in ``s2`` with determinant
     ``-(1 + q) != 0``, which fixes ``s2`` uniquely.  sigmoid_moe.md §4.
     """
-    _int_iv("r", r, 1)
+    r = check_int("r", r, low=1)
     q = sp.Symbol("q", positive=True)
     b1, b2 = sp.symbols("b1 b2", real=True)
     p, a, b = (sp.Integer(1), q), (sp.Integer(1), -1 / q), (b1, b2)
@@ -296,7 +291,7 @@ def r1_two_atoms(r_max: int = 8) -> int:
     >>> r1_two_atoms()
     4
     """
-    _int_iv("r_max", r_max, 1)
+    r_max = check_int("r_max", r_max, low=1)
     for r in range(1, r_max + 1):
         if not r1_two_atoms_solvable(r):
             return r
@@ -354,7 +349,7 @@ def r_value(kind: str, m: int) -> RValue:
     """
     if kind not in ("r1", "r2"):
         raise ValueError(f"kind must be 'r1' or 'r2', got {kind!r}")
-    _int_iv("m", m, 2)
+    m = check_int("m", m, low=2)
     if m == 2:
         here = ("exact: r1(2) = 4 (witness + Sturm)" if kind == "r1"
                 else "none (r2 <= r1 = 4 is published)")

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from theory.core._validate import check_int, check_real
+
 __all__ = ["check_over_specification", "check_sigmoid_truth", "check_symmetric_gate"]
-
-
-def _count_iv(name: str, v: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return int(v)
 
 
 def check_over_specification(k: int, k_star: int) -> str:
@@ -50,7 +46,7 @@ def check_over_specification(k: int, k_star: int) -> str:
     >>> check_over_specification(3, 2)
     'over'
     """
-    k, k_star = _count_iv("k", k), _count_iv("k_star", k_star)
+    k, k_star = check_int("k", k, low=1), check_int("k_star", k_star, low=1)
     if k < k_star:
         raise ValueError(f"k must be >= k_star = {k_star}, got k = {k}: an under-specified fit "
                          "cannot reach f_G*, so no Voronoi-loss rate applies (the theory covers "
@@ -94,8 +90,7 @@ def check_symmetric_gate(A, *, atol: float = 0.0) -> np.ndarray:
     sigmoid_moe.md §2 item 1 [MATH]: ``x^T A x`` depends only on ``sym(A) = (A + A^T)/2``.
     """
     a = _array_iv("A", A)
-    if not 0 <= float(atol) < np.inf:
-        raise ValueError(f"atol must lie in [0, inf), got {atol}")
+    atol = check_real("atol", atol, low=0.0)
     if a.ndim not in (2, 3) or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"A must have shape (d, d) or (k, d, d), got {a.shape}")
     skew = float(np.max(np.abs(a - np.swapaxes(a, -1, -2)))) if a.size else 0.0

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from theory.core._validate import check_choice, check_int, check_real
+
 __all__ = [
     "INFERRED_OPTIONS",
     "InferredOption",
@@ -112,66 +114,32 @@ def format_inferred_options() -> str:
     return "\n".join(lines)
 
 
-def _check_real(name: str, value: object) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    try:
-        out = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
-    return value
-
-
-def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-
-
 def _options_iv(o: PAOptions) -> None:
-    _check_int("d", o.d, 1)
-    _check_int("T", o.T, 1)
-    zeta = _check_real("zeta", o.zeta)
-    if not 0.0 < zeta <= 1.0:
-        raise ValueError(f"zeta must lie in (0, 1], got {o.zeta}")
-    sigma = _check_real("sigma", o.sigma)
-    if sigma <= 0.0:
-        raise ValueError(f"sigma must be > 0, got {o.sigma}")
-    for name in ("q_norm", "w_norm"):
-        if _check_real(name, getattr(o, name)) < 0.0:
-            raise ValueError(f"{name} must be >= 0, got {getattr(o, name)}")
-    qw_cos = _check_real("qw_cos", o.qw_cos)
-    if not -1.0 <= qw_cos <= 1.0:
-        raise ValueError(f"qw_cos must lie in [-1, 1], got {o.qw_cos}")
+    check_int("d", o.d, low=1)
+    check_int("T", o.T, low=1)
+    zeta = check_real("zeta", o.zeta, low=0.0, high=1.0, low_open=True)
+    check_real("sigma", o.sigma, low=0.0, low_open=True)
+    check_real("q_norm", o.q_norm, low=0.0)
+    check_real("w_norm", o.w_norm, low=0.0)
+    check_real("qw_cos", o.qw_cos, low=-1.0, high=1.0)
     if not isinstance(o.mu_irr, tuple):
         raise ValueError(f"mu_irr must be a tuple of floats, got {type(o.mu_irr).__name__}")
     if len(o.mu_irr) > o.d:
         raise ValueError(f"mu_irr must have at most d = {o.d} coordinates, got {len(o.mu_irr)}")
     for i, m in enumerate(o.mu_irr):
-        _check_real(f"mu_irr[{i}]", m)
-    _check_choice("variant", o.variant, _VARIANTS)
-    _check_choice("relevant_count", o.relevant_count, _RELEVANT_COUNTS)
-    _check_choice("temperature", o.temperature, _TEMPERATURES)
-    _check_choice("lin_scale", o.lin_scale, _LIN_SCALES)
-    _check_choice("sa_pooling", o.sa_pooling, _SA_POOLINGS)
-    _check_choice("loss", o.loss, _LOSSES)
-    _check_choice("debias", o.debias, _DEBIAS)
+        check_real(f"mu_irr[{i}]", m)
+    check_choice("variant", o.variant, _VARIANTS)
+    check_choice("relevant_count", o.relevant_count, _RELEVANT_COUNTS)
+    check_choice("temperature", o.temperature, _TEMPERATURES)
+    check_choice("lin_scale", o.lin_scale, _LIN_SCALES)
+    check_choice("sa_pooling", o.sa_pooling, _SA_POOLINGS)
+    check_choice("loss", o.loss, _LOSSES)
+    check_choice("debias", o.debias, _DEBIAS)
     if not isinstance(o.prompt_self_attention, bool):
         raise ValueError(
             f"prompt_self_attention must be a bool, got {o.prompt_self_attention!r}"
         )
-    p = _check_real("label_prior", o.label_prior)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"label_prior must lie in (0, 1), got {o.label_prior}")
+    check_real("label_prior", o.label_prior, low=0.0, high=1.0, low_open=True, high_open=True)
     if o.relevant_count == "fixed":
         K = zeta * o.T
         if abs(K - round(K)) > 1e-9 * max(1.0, K) or round(K) < 1:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from theory.core._validate import check_choice, check_int, check_real, check_vector
 from theory.pa._moments import _expectation_operator
 
 __all__ = [
@@ -43,44 +44,23 @@ __all__ = [
 LABEL_LAWS = ("rademacher", "balanced")
 
 
-def _real(name: str, v: Any, *, low: float | None = None, low_open: bool = False,
-          high: float | None = None) -> float:
-    if isinstance(v, bool):
-        raise ValueError(f"{name} must be a real number, got {v!r}")
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {v!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    if low is not None and (x < low or (low_open and x == low)):
-        rng = f"({low}, " if low_open else f"[{low}, "
-        rng += f"{high}]" if high is not None else "inf)"
-        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
-    if high is not None and x > high:
-        rng = (f"({low}, " if low_open else f"[{low}, ") + f"{high}]"
-        raise ValueError(f"{name} must lie in {rng}, got {v!r}")
-    return x
+# ``_real`` and ``_count`` are the names theory.pa's other modules (_attention, _bayes,
+# _construction, _errors) import; they are the layer's primitives under the old names.
+_real = check_real
 
 
 def _count(name: str, v: Any, low: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    return int(v)
+    return check_int(name, v, low=low)
 
 
 def _vec(name: str, v: Any, d: int | None = None) -> np.ndarray:
-    arr = np.asarray(v, dtype=np.float64).ravel()
-    if d is not None and arr.size != d:
-        raise ValueError(f"{name} must have length {d}, got {arr.size}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    return arr
+    # array_like of any shape is flattened and an empty vector is allowed, as before
+    return check_vector(name, np.ravel(v), dim=d, min_len=0)
 
 
 def _common_iv(zeta: Any, sigma: Any, T: Any) -> tuple[float, float, int]:
-    return (_real("zeta", zeta, low=0.0, low_open=True, high=1.0),
-            _real("sigma", sigma, low=0.0, low_open=True), _count("T", T))
+    return (check_real("zeta", zeta, low=0.0, low_open=True, high=1.0),
+            check_real("sigma", sigma, low=0.0, low_open=True), check_int("T", T, low=1))
 
 
 # ----------------------------------------------------------------------------- §6.2
@@ -117,7 +97,7 @@ def head_step_moments(zeta: float, q_star: Any, w_star: Any, mu_irr: Any = None,
     independent of ``y_bar``.  Balanced labels ``P(y = 1) = 1/2``.
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    n = _count("n", n)
+    n = check_int("n", n, low=1)
     q = _vec("q_star", q_star)
     w = _vec("w_star", w_star, q.size)
     mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
@@ -161,10 +141,10 @@ def head_step_cos(zeta: float, *, w_norm: float, q_norm: float, sigma: float, d:
     0.9
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    w_norm = _real("w_norm", w_norm, low=0.0, low_open=True)
-    q_norm = _real("q_norm", q_norm, low=0.0)
-    d = _count("d", d)
-    n = _real("n", n, low=0.0, low_open=True)
+    w_norm = check_real("w_norm", w_norm, low=0.0, low_open=True)
+    q_norm = check_real("q_norm", q_norm, low=0.0)
+    d = check_int("d", d, low=1)
+    n = check_real("n", n, low=0.0, low_open=True)
     ctx = 0.0 if balanced else zeta**2 * q_norm**2 / n
     s = zeta * w_norm
     return s / math.sqrt(s**2 + ctx + sigma**2 * d / (n * T))
@@ -191,12 +171,12 @@ def head_step_n_star(c: float, *, zeta: float, w_norm: float, sigma: float, d: i
     prompt_attention.md §12 claim C14 [MATH for the leading-order formula; as the paper's
     bound INFERRED]; inverse of :func:`head_step_cos` with ``balanced=True``.
     """
-    c = _real("c", c, low=0.0, low_open=True)
+    c = check_real("c", c, low=0.0, low_open=True)
     if c >= 1.0:
         raise ValueError(f"c must lie in (0, 1), got {c}")
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    w_norm = _real("w_norm", w_norm, low=0.0, low_open=True)
-    d = _count("d", d)
+    w_norm = check_real("w_norm", w_norm, low=0.0, low_open=True)
+    d = check_int("d", d, low=1)
     return c**2 / (1.0 - c**2) * sigma**2 * d / (T * zeta**2 * w_norm**2)
 
 
@@ -209,7 +189,7 @@ def _kappa_var_factor(zeta: float, T: int | None, relevant_count: str) -> float:
     if relevant_count == "binomial":
         if T is None:
             raise ValueError("T must be given when relevant_count='binomial', got None")
-        return zeta * (1.0 - zeta) * (1.0 - 1.0 / _count("T", T))
+        return zeta * (1.0 - zeta) * (1.0 - 1.0 / check_int("T", T, low=1))
     raise ValueError(f"relevant_count must be 'fixed' or 'binomial', got {relevant_count!r}")
 
 
@@ -242,7 +222,7 @@ def prompt_gradient_mean(zeta: float, q_star: Any, w_star: Any, w: Any, mu_irr: 
     negative loss gradient for the correlation loss; the other losses of §4.6 give the same
     direction at ``f = 0`` up to a positive factor.
     """
-    zeta = _real("zeta", zeta, low=0.0, low_open=True, high=1.0)
+    zeta = check_real("zeta", zeta, low=0.0, low_open=True, high=1.0)
     F = _kappa_var_factor(zeta, T, relevant_count)
     q = _vec("q_star", q_star)
     ws = _vec("w_star", w_star, q.size)
@@ -282,7 +262,7 @@ def prompt_gradient_noise_variance(zeta: float, q_star: Any, w_star: Any, w: Any
     such an ``e`` to exist.)
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    n = _count("n", n)
+    n = check_int("n", n, low=1)
     q = _vec("q_star", q_star)
     ws = _vec("w_star", w_star, q.size)
     wv = _vec("w", w, q.size)
@@ -325,7 +305,7 @@ def nu_second_moment(zeta: float, *, w_norm: float, sigma: float, T: int) -> flo
     0.75
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     A2 = T * zeta * (1.0 - zeta) * w_norm**2
     s2 = sigma**2
     return (A2**2 + 6 * A2 * s2 + 3 * s2**2 + 2 * (A2 + s2) * s2 * (T - 2)
@@ -359,15 +339,13 @@ def nu_variance(zeta: float, *, w_norm: float, sigma: float, T: int) -> float:
     0.5
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     A2 = T * zeta * (1.0 - zeta) * w_norm**2
     return 2.0 * sigma**2 * (2.0 * A2 + sigma**2 * (T - 1)) / T**2
 
 
 def _labels_iv(labels: Any) -> str:
-    if labels not in LABEL_LAWS:
-        raise ValueError(f"labels must be one of {LABEL_LAWS}, got {labels!r}")
-    return str(labels)
+    return str(check_choice("labels", labels, LABEL_LAWS))
 
 
 def prompt_gradient_signal(zeta: float, *, q_norm: float, w_norm: float) -> float:
@@ -377,9 +355,9 @@ def prompt_gradient_signal(zeta: float, *, q_norm: float, w_norm: float) -> floa
     -----
     prompt_attention.md §6.3 item 3 [MATH] (⊥, ``mu_irr = 0``, fixed relevant count).
     """
-    zeta = _real("zeta", zeta, low=0.0, low_open=True, high=1.0)
-    q_norm = _real("q_norm", q_norm, low=0.0)
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    zeta = check_real("zeta", zeta, low=0.0, low_open=True, high=1.0)
+    q_norm = check_real("q_norm", q_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     return zeta * (1.0 - zeta) * q_norm * w_norm**2
 
 
@@ -433,9 +411,9 @@ def prompt_gradient_trace_cov(zeta: float, *, q_norm: float, w_norm: float, sigm
     in the tests; claim ``pa.c14`` chooses between them with ``pa.c14_prompt_trace``.
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    q_norm = _real("q_norm", q_norm, low=0.0)
-    w_norm = _real("w_norm", w_norm, low=0.0)
-    d = _count("d", d, 2)
+    q_norm = check_real("q_norm", q_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
+    d = check_int("d", d, low=2)
     labels = _labels_iv(labels)
     kv = zeta * (1.0 - zeta)
     V1 = sigma**2 * w_norm**2 / T * (sigma**2 * (1.0 - 1.0 / T) + kv * w_norm**2)
@@ -452,9 +430,9 @@ def prompt_alignment(signal: float, trace_cov: float, n: float) -> float:
     prompt_attention.md §6.3 item 3 [MATH for the moments; the cosine is a leading-order
     approximation].
     """
-    signal = _real("signal", signal, low=0.0)
-    trace_cov = _real("trace_cov", trace_cov, low=0.0)
-    n = _real("n", n, low=0.0, low_open=True)
+    signal = check_real("signal", signal, low=0.0)
+    trace_cov = check_real("trace_cov", trace_cov, low=0.0)
+    n = check_real("n", n, low=0.0, low_open=True)
     den = math.sqrt(signal**2 + trace_cov / n)
     if den == 0.0:
         raise ValueError("signal and trace_cov must not both be 0")
@@ -492,7 +470,7 @@ def prompt_step_n_star(c: float, *, zeta: float, q_norm: float, w_norm: float, s
     prompt_attention.md §12 claim C14, prompt side (§6.3 item 3) [MATH leading order;
     as the paper's bound INFERRED]; ``labels`` as in :func:`prompt_gradient_trace_cov`.
     """
-    c = _real("c", c, low=0.0, low_open=True)
+    c = check_real("c", c, low=0.0, low_open=True)
     if c >= 1.0:
         raise ValueError(f"c must lie in (0, 1), got {c}")
     S = prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
@@ -521,10 +499,9 @@ def _sym_tokens(T: int, K: int, d: int, q_norm: sp.Expr, w_norm: sp.Expr, sigma:
 
 
 def _small_iv(T: Any, K: Any, d: Any, dmin: int) -> None:
-    _count("T", T)
-    _count("d", d, dmin)
-    if isinstance(K, bool) or not isinstance(K, int) or not 0 <= K <= T:
-        raise ValueError(f"K must be an integer in [0, T={T}], got {K!r}")
+    check_int("T", T, low=1)
+    check_int("d", d, low=dmin)
+    check_int("K", K, low=0, high=T)
     if T * d > 12:
         raise ValueError(f"T*d must be <= 12 for the exact derivation, got T={T}, d={d}")
 
