@@ -109,6 +109,9 @@ class CheckResult:
         else:
             where = f"in [{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]"
             how = f"{100 * self.level:.4g}% CI"
+            band = self.details.get("band")
+            if band is not None:  # decided by a fixed band, not by covering `predicted`
+                how += f", band [{_fmt(band[0])}, {_fmt(band[1])}]"
         tail = f": {self.reason}" if self.reason else ""
         return (
             f"{self.claim_id}: predicted {_fmt(self.predicted)}, estimate {_fmt(self.estimate)} "

@@ -158,6 +158,25 @@ def _run_one(claim: Claim, scale: str, seed: int, executor: cf.Executor, overrid
     return _Outcome(claim, evidence, time.perf_counter() - start)
 
 
+def _shown_band(ev: Evidence) -> BandEvidence | None:
+    """The band rule whose numbers a result shows: ``ev`` itself or a composite's headline."""
+    if isinstance(ev, CompositeEvidence):
+        ev = ev.parts[ev.headline]
+    return ev if isinstance(ev, BandEvidence) else None
+
+
+def _outside_budget(ev: Evidence) -> str:
+    """How a claim outside the Holm budget is decided, for its ``family`` line."""
+    parts = list(ev.parts.values()) if isinstance(ev, CompositeEvidence) else [ev]
+    bands = {f"{100 * p.level:.4g}%" for p in parts if isinstance(p, BandEvidence)}
+    if not bands:
+        return "deterministic: tolerance from working precision, outside the error budget"
+    rule = f"band rule of the spec read on {'/'.join(sorted(bands))} CIs"
+    if any(not isinstance(p, BandEvidence) and not p.statistical for p in parts):
+        rule += " and exact parts to working precision"
+    return f"{rule}, outside the error budget"
+
+
 def _result(
     outcome: _Outcome,
     *,
@@ -208,9 +227,12 @@ def _result(
         details["tested_at_alpha"] = alpha
     else:
         verdict = ev.decide(None)
-        if isinstance(ev, BandEvidence):
-            lo, hi = ev.interval()
-            level = ev.level
+        band = _shown_band(ev)
+        if band is not None:
+            # A band rule: the interval shown is the one the rule reads (its own level).
+            lo, hi = band.interval()
+            level = band.level
+            details["band"] = [band.low, band.high]
         elif ev.statistical:  # forced inconclusive: show the nominal interval
             level = 1 - (alpha if alpha is not None else 0.05)
             lo, hi = ev.interval(level)
@@ -321,7 +343,7 @@ def run_claims(
                 f"{100 * level:.4g}%: tested at alpha = {alpha_of[i]:.4g}"
             )
         elif o.evidence is not None and not o.evidence.statistical:
-            family = "deterministic: tolerance from working precision, outside the error budget"
+            family = _outside_budget(o.evidence)
         else:
             family = "undecided statistical part (see reason), outside the error budget"
         results.append(

@@ -267,7 +267,13 @@ def _rel_error(exact: np.ndarray, approx: np.ndarray) -> tuple[float, float, flo
 @functools.cache
 def _model(kind: str, T: int, d: int) -> tp.SymbolicModel:
     """The sympy model of ``kind`` at ``(T, d)``, built once per size."""
-    return {"PA": tp.pa_model, "LIN": tp.lin_model, "SA": tp.sa_model}[kind](T, d)
+    if kind == "PA":
+        return tp.pa_model(T, d)
+    if kind == "LIN":
+        return tp.lin_model(T, d)
+    if kind == "SA":
+        return tp.sa_model(T, d)
+    raise ValueError(f"kind must be one of ('PA', 'LIN', 'SA'), got {kind!r}")
 
 
 # -- mpmath references -------------------------------------------------------------------

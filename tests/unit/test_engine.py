@@ -83,6 +83,39 @@ def test_band_evidence_three_way():
     assert BandEvidence(wide, 0.62, 0.9).decide() == "inconclusive"
 
 
+def _band_parts():
+    inner = MeanEvidence(np.array([0.98, 0.99, 0.985, 0.995]), predicted=1.0)
+    return BandEvidence(inner, 0.67, 1.5), ExactEvidence(1.0, 1.0, 1e-12)
+
+
+@pytest.mark.parametrize("composite", [False, True])
+def test_band_rule_results_show_the_band_and_its_own_interval(composite):
+    """A band verdict may agree while its CI misses ``predicted``: the line must say why."""
+    from proofs_check import run_claims
+
+    band, exact = _band_parts()
+    ev = CompositeEvidence({"ratio": band, "identity": exact}) if composite else band
+    claim = Claim(id="demo.band", title="t", evidence=("MATH",), run=lambda ctx: ev,
+                  sizes={"quick": {}, "full": {}})
+    (r,) = run_claims([claim], jobs=1)
+    assert r.verdict == "agrees" and r.level == 0.95
+    assert (r.ci_low, r.ci_high) == band.interval() and r.ci_high < r.predicted
+    assert r.details["band"] == [0.67, 1.5]
+    assert "(95% CI, band [0.67, 1.5]," in str(r)
+    assert r.family.startswith("band rule of the spec read on 95% CIs")
+    assert ("exact parts" in r.family) == composite
+
+
+def test_exact_results_keep_the_tolerance_wording():
+    from proofs_check import run_claims
+
+    claim = Claim(id="demo.exact", title="t", evidence=("MATH",),
+                  run=lambda ctx: _band_parts()[1], sizes={"quick": {}, "full": {}})
+    (r,) = run_claims([claim], jobs=1)
+    assert r.level is None and "band" not in r.details
+    assert r.family.startswith("deterministic") and "(tolerance," in str(r)
+
+
 def test_composite_bonferroni_and_exact_parts():
     good = ProportionEvidence(500, 1000, 0.5)
     bad = ProportionEvidence(600, 1000, 0.5)
