@@ -149,8 +149,10 @@ def _table(results: list[CheckResult]) -> str:
     for r in results:
         interval = f"[{r.ci_low:.5g}, {r.ci_high:.5g}]"
         lvl = "tol" if r.level is None else f"{100 * r.level:.4g}%"
+        if "band" in r.details:
+            lvl += " band"
         ev = ",".join(r.evidence) + (" (recon.)" if r.reconstruction else "")
-        rows.append((r.claim_id, r.verdict, f"{r.predicted:.6g}", f"{r.estimate:.6g}", interval, lvl, ev))
+        rows.append((r.claim_id, r.verdict, r.predicted_text(), f"{r.estimate:.6g}", interval, lvl, ev))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -94,7 +94,7 @@ def write_report(results: list[CheckResult], directory: str) -> str:
               "|---|---|---|---|---|---|"]
     for r in results:
         ev = ", ".join(r.evidence) + (" (reconstruction)" if r.reconstruction else "")
-        lines.append(f"| `{r.claim_id}` | {r.verdict} | {r.predicted:.6g} | {r.estimate:.6g} | "
+        lines.append(f"| `{r.claim_id}` | {r.verdict} | {r.predicted_text()} | {r.estimate:.6g} | "
                      f"[{r.ci_low:.5g}, {r.ci_high:.5g}] | {ev} |")
     lines.append("")
     for r in results:

@@ -99,6 +99,15 @@ class CheckResult:
         """Whether the claim rests on a reconstructed ([INFERRED] or [UNKNOWN]) item."""
         return any(label.split(":")[0] in RECONSTRUCTION_LABELS for label in self.evidence)
 
+    def predicted_text(self, short: bool = False) -> str:
+        """``predicted`` as the claim states it: ``"0.731"``, or ``"< 0"`` for a one-sided claim.
+
+        Six significant digits, or with ``short`` four unless the value is tiny or huge.
+        """
+        value = _fmt(self.predicted) if short else f"{self.predicted:.6g}"
+        relation = self.details.get("relation")
+        return f"{relation} {value}" if relation else value
+
     def __str__(self) -> str:
         labels = ", ".join(self.evidence)
         recon = " — reconstruction" if self.reconstruction else ""
@@ -114,7 +123,7 @@ class CheckResult:
                 how += f", band [{_fmt(band[0])}, {_fmt(band[1])}]"
         tail = f": {self.reason}" if self.reason else ""
         return (
-            f"{self.claim_id}: predicted {_fmt(self.predicted)}, estimate {_fmt(self.estimate)} "
+            f"{self.claim_id}: predicted {self.predicted_text(short=True)}, estimate {_fmt(self.estimate)} "
             f"{where} ({how}, {sizes}, seed={self.seed}) — {self.verdict}{tail} [{labels}]{recon}"
         )
 

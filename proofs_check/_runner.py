@@ -241,6 +241,10 @@ def _result(
             level = None
     if isinstance(ev, CompositeEvidence):
         details["parts"] = ev.part_verdicts(alpha)
+    shown = ev.parts[ev.headline] if isinstance(ev, CompositeEvidence) else ev
+    sense = getattr(shown, "sense", None)  # one-sided evidence: `predicted` is a boundary
+    if sense in ("<", "<=", ">", ">="):
+        details["relation"] = sense
     return CheckResult(
         predicted=float(ev.predicted), estimate=float(ev.estimate), ci_low=float(lo),
         ci_high=float(hi), level=level, method=ev.method, verdict=verdict,

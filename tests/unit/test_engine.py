@@ -106,6 +106,19 @@ def test_band_rule_results_show_the_band_and_its_own_interval(composite):
     assert ("exact parts" in r.family) == composite
 
 
+def test_one_sided_results_say_their_relation():
+    from proofs_check import run_claims
+    from proofs_check.claims.pa_known import OrderEvidence
+
+    ev = OrderEvidence(np.array([-0.2, -0.1, -0.15, -0.12]), "<", 0.0, strict_level=0.9)
+    claim = Claim(id="demo.order", title="t", evidence=("MATH",),
+                  run=lambda ctx: CompositeEvidence({"gap": ev}), sizes={"quick": {}, "full": {}})
+    (r,) = run_claims([claim], jobs=1)
+    assert r.verdict == "agrees" and r.details["relation"] == "<"
+    assert str(r).startswith("demo.order: predicted < 0, estimate -0.1425 in [")
+    assert "relation" not in _result().details and "predicted 0.731," in str(_result())
+
+
 def test_exact_results_keep_the_tolerance_wording():
     from proofs_check import run_claims
 
