@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.linalg  # noqa: F401 - loads SciPy's BLAS now, so that the limit below reaches it
+from threadpoolctl import threadpool_limits
 
 from numerics.core import set_thread_count
 from proofs_check._evidence import BandEvidence, CompositeEvidence, Evidence
@@ -46,9 +48,17 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+#: BLAS threads wherever a claim runs (the calling process and every worker).  A BLAS call
+#: sums in an order that depends on its thread count, so a fixed count is what keeps results
+#: bit-identical for any ``--jobs`` and any machine (measured: ``lstsq`` in pa.c10 moved by
+#: one ulp between 1 and 2 OpenBLAS threads).  The kernels that matter are compiled (numba).
+BLAS_THREADS = 1
+
+
 def _worker_init() -> None:
     # Several worker processes share the cores: one compiled thread each.
     set_thread_count(1)
+    threadpool_limits(limits=BLAS_THREADS, user_api="blas")
 
 
 def make_executor(jobs: int) -> cf.Executor:
@@ -304,6 +314,7 @@ def run_claims(
     own = executor is None
     pool: cf.Executor = make_executor(jobs) if executor is None else executor
     outcomes: list[_Outcome | None] = [None] * total
+    blas = threadpool_limits(limits=BLAS_THREADS, user_api="blas")  # restored below
     try:
         def finish(i: int, outcome: _Outcome, done: int) -> None:
             outcomes[i] = outcome
@@ -327,6 +338,7 @@ def run_claims(
                 for done, fut in enumerate(cf.as_completed(futs), start=1):
                     finish(futs[fut], fut.result(), done)
     finally:
+        blas.restore_original_limits()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
 

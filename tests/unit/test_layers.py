@@ -12,7 +12,7 @@ ALLOWED = {
     "theory": {"theory", "sympy", "mpmath", "numpy"},
     "numerics": {"numerics", "numpy", "numba"},
     "proofs_check": {"proofs_check", "theory", "numerics", "numpy", "numba", "sympy", "mpmath",
-                     "scipy", "matplotlib"},
+                     "scipy", "matplotlib", "threadpoolctl"},
 }
 
 
