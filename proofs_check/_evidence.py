@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from proofs_check import _intervals as iv
 from proofs_check._validate import check_finite, check_int, check_level, check_samples
@@ -26,7 +27,10 @@ __all__ = [
     "ExactEvidence",
     "LabelEvidence",
     "MeanEvidence",
+    "OrderEvidence",
     "ProportionEvidence",
+    "RetryKSEvidence",
+    "WelchEvidence",
     "float_tolerance",
 ]
 
@@ -408,3 +412,155 @@ class CompositeEvidence(Evidence):
         for k, v in self.parts.items():
             out[k] = v.decide(None if alpha is None else alpha / m) if v.statistical else v.decide()
         return out
+
+
+# ------------------------------------------------ test forms: distribution, ordering, contrast
+#
+# Each is calibrated in tests/statistical/test_calibration.py: its p-value is uniform (or
+# conservative) under the null, so Holm and Bonferroni apply to it unchanged.
+
+
+@dataclass
+class RetryKSEvidence(Evidence):
+    """KS test of ``first`` (and, if it fails at ``threshold``, of ``retry``) against N(0, 1).
+
+    The p-value ``p1`` if ``p1 > threshold`` else ``threshold * p2`` is uniform under the
+    null (both samples independent), so the recorded retry is counted in the error rate.
+    The interval is the DKW band for ``sup |F - Phi|`` around the KS distance of the sample
+    that decided; ``predicted`` is 0.
+    """
+
+    first: np.ndarray
+    retry: np.ndarray | None
+    threshold: float = 0.01
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    method: str = "KS vs N(0,1), one retry"
+
+    def __post_init__(self) -> None:
+        self.threshold = check_finite(self.threshold, "threshold")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must lie in (0, 1), got {self.threshold}")
+        self.first = check_samples(self.first)
+        ks1 = stats.kstest(self.first, "norm")
+        self._p1 = float(ks1.pvalue)
+        self.predicted = 0.0
+        self._n = self.first.shape[0]
+        self.estimate = float(ks1.statistic)
+        self._p2 = None
+        if self._p1 <= self.threshold:
+            if self.retry is None:
+                raise ValueError("the first KS test failed: a retry sample is required")
+            ks2 = stats.kstest(check_samples(self.retry), "norm")
+            self._p2 = float(ks2.pvalue)
+            self.estimate = float(ks2.statistic)
+            self._n = self.retry.shape[0]
+        self.details = {**self.details, "ks_pvalue_first": self._p1, "ks_pvalue_retry": self._p2,
+                        "retried": self._p2 is not None, "n": self._n}
+
+    def pvalue(self) -> float:
+        """Uniform p-value of the test with one retry (see the class docstring)."""
+        return self._p1 if self._p2 is None else self.threshold * self._p2
+
+    def interval(self, level: float | None) -> tuple[float, float]:
+        """DKW confidence band for the KS distance."""
+        level = 0.95 if level is None else check_level(level)
+        half = math.sqrt(math.log(2.0 / (1.0 - level)) / (2.0 * self._n))
+        return max(0.0, self.estimate - half), self.estimate + half
+
+
+_SENSES = {"<": (-1, True), "<=": (-1, False), ">": (1, True), ">=": (1, False)}
+
+
+@dataclass
+class OrderEvidence(Evidence):
+    """One-sided test of ``mean(samples) <sense> boundary`` (``sense`` in <, <=, >, >=).
+
+    The p-value is that of the one-sided t-test whose null is the boundary of the stated
+    inequality, so "disagrees" means the whole one-sided interval at the tested level lies on
+    the wrong side.  ``interval(level)`` is the two-sided t-interval at ``2 level - 1``: each
+    end is a one-sided bound at ``level``.  A strict inequality that is neither resolved (its
+    one-sided bound at ``strict_level`` excludes the boundary) nor contradicted at
+    ``1 - strict_level`` is forced inconclusive.
+    """
+
+    samples: np.ndarray
+    sense: str
+    boundary: float = 0.0
+    strict_level: float = 0.999
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.sense not in _SENSES:
+            raise ValueError(f"sense must be one of {tuple(_SENSES)}, got {self.sense!r}")
+        self.samples = check_samples(self.samples)
+        self.predicted = float(self.boundary)
+        self.estimate = float(self.samples.mean())
+        sign, strict = _SENSES[self.sense]
+        self.method = f"one-sided t: mean {self.sense} {self.boundary:.6g}"
+        k = self.samples.shape[0]
+        se = float(self.samples.std(ddof=1)) / math.sqrt(k)
+        self._tstat = (self.estimate - self.boundary) / se if se > 0 else (
+            0.0 if self.estimate == self.boundary else math.copysign(math.inf, self.estimate - self.boundary))
+        self._df = k - 1
+        self._sign = sign
+        self.details = {**self.details, "claim": f"mean {self.sense} {self.boundary:.6g}",
+                        "se": se, "n": k}
+        if strict and not self.reason:
+            resolved = stats.t.sf(sign * self._tstat, self._df) <= 1 - self.strict_level
+            contradicted = self.pvalue() <= 1 - self.strict_level
+            if not (resolved or contradicted):
+                self.reason = (f"strict inequality mean {self.sense} {self.boundary:.6g} not resolved "
+                               f"at one-sided level {self.strict_level} (estimate {self.estimate:.4g}, "
+                               f"se {se:.2g})")
+
+    def pvalue(self) -> float:
+        """One-sided p-value at the boundary of the stated inequality."""
+        # sign = -1 (claim mean <= b): large t contradicts it; sign = +1: small t does.
+        return float(stats.t.sf(-self._sign * self._tstat, self._df))
+
+    def interval(self, level: float | None) -> tuple[float, float]:
+        """Two-sided t-interval at ``2 level - 1`` (one-sided bounds at ``level``)."""
+        level = 0.95 if level is None else check_level(level)
+        return iv.t_interval(self.samples, max(2.0 * level - 1.0, 1e-12))
+
+
+@dataclass
+class WelchEvidence(Evidence):
+    """``sum_j c_j mean(samples_j)`` (independent samples) against ``predicted``.
+
+    Normal-theory interval with the Welch-Satterthwaite degrees of freedom.
+    """
+
+    samples: list
+    coefficients: tuple[float, ...]
+    predicted: float
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    method: str = "Welch t"
+
+    def __post_init__(self) -> None:
+        xs = [check_samples(s) for s in self.samples]
+        c = np.asarray(self.coefficients, dtype=np.float64)
+        if c.shape != (len(xs),):
+            raise ValueError("one coefficient per sample is required")
+        v = np.array([x.var(ddof=1) / x.shape[0] for x in xs])
+        self.estimate = float(sum(cj * x.mean() for cj, x in zip(c, xs, strict=True)))
+        self._se = float(math.sqrt((c**2 * v).sum()))
+        terms = (c**2 * v) ** 2 / np.array([x.shape[0] - 1 for x in xs])
+        self._df = float((c**2 * v).sum() ** 2 / terms.sum()) if terms.sum() > 0 else 1e9
+        self.details = {**self.details, "se": self._se, "df": self._df,
+                        "means": [float(x.mean()) for x in xs], "sizes": [x.shape[0] for x in xs]}
+
+    def pvalue(self) -> float:
+        """Two-sided Welch p-value of ``H0: sum c_j mean_j = predicted``."""
+        if self._se == 0.0:
+            return 1.0 if self.estimate == self.predicted else 0.0
+        return float(2 * stats.t.sf(abs(self.estimate - self.predicted) / self._se, self._df))
+
+    def interval(self, level: float | None) -> tuple[float, float]:
+        """Welch t-interval for ``sum c_j mean_j``."""
+        level = 0.95 if level is None else check_level(level)
+        half = float(stats.t.ppf(0.5 + level / 2, self._df)) * self._se
+        return self.estimate - half, self.estimate + half

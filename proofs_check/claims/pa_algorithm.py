@@ -31,10 +31,10 @@ from proofs_check._evidence import (
     CompositeEvidence,
     Evidence,
     ExactEvidence,
+    OrderEvidence,
 )
 from proofs_check._registry import claim
 from proofs_check._runner import RunContext
-from proofs_check.claims.pa_known import OrderEvidence
 
 _RECON_OPTIONS = {
     "pa.data_variant": "A",

@@ -13,7 +13,10 @@ from scipy import stats
 from proofs_check import (
     Claim,
     MeanEvidence,
+    OrderEvidence,
     RateEvidence,
+    RetryKSEvidence,
+    WelchEvidence,
     bca_interval,
     bootstrap_distribution,
     clopper_pearson_interval,
@@ -84,6 +87,60 @@ def test_slope_interval_covers_known_exponent():
         lo, hi = ev.interval(LEVEL)
         hits += lo <= -0.5 <= hi
     _binom_ok(hits)
+
+
+@pytest.mark.parametrize("sense", ["<=", ">="])
+def test_order_evidence_false_alarm_rate_at_the_boundary(sense):
+    """A non-strict inequality that holds with equality: 'disagrees' at rate alpha exactly."""
+    rng = np.random.default_rng(6666666666 + (sense == ">="))
+    alpha = 1 - LEVEL
+    alarms = sum(OrderEvidence(rng.normal(0.3, 2.0, size=9), sense, boundary=0.3).decide(alpha)
+                 == "disagrees" for _ in range(REPS))
+    _binom_ok(alarms, level=alpha)
+
+
+def test_order_evidence_strict_inequality_never_alarms_more_than_alpha():
+    """At the boundary a strict inequality is unresolved: inconclusive, false alarms <= alpha."""
+    rng = np.random.default_rng(7777777777)
+    alpha = 1 - LEVEL
+    verdicts = [OrderEvidence(rng.normal(0.0, 1.0, size=9), "<", strict_level=0.99).decide(alpha)
+                for _ in range(REPS)]
+    _binom_ok(verdicts.count("disagrees"), level=alpha, alternative="greater")
+    assert verdicts.count("agrees") <= REPS * 0.03  # resolved only at the 1% one-sided level
+
+
+def test_order_evidence_one_sided_bound_covers():
+    """``interval(L)`` is two-sided at 2L - 1, so each end is a one-sided bound at L."""
+    rng = np.random.default_rng(8888888888)
+    hits = sum(OrderEvidence(rng.normal(1.0, 2.0, size=9), "<=", boundary=5.0).interval(LEVEL)[1]
+               >= 1.0 for _ in range(REPS))
+    _binom_ok(hits)
+
+
+def test_welch_interval_covers_a_contrast_with_unequal_variances():
+    rng = np.random.default_rng(9999999999)
+    hits = 0
+    for _ in range(REPS):
+        x, y = rng.normal(1.0, 1.0, size=10), rng.normal(0.5, 3.0, size=25)
+        lo, hi = WelchEvidence([x, y], (2.0, -1.0), predicted=1.5).interval(LEVEL)
+        hits += lo <= 1.5 <= hi
+    _binom_ok(hits)
+
+
+def test_retry_ks_pvalue_is_uniform_with_the_retry_counted():
+    """With threshold c, p = p1 if p1 > c else c p2: P(p <= alpha) = alpha for alpha <= c.
+
+    c = 0.3 makes the retry branch decide most alarms (0.3 x 1/3 = 0.1 at alpha = 0.1), so a
+    p-value that forgot the retry (p2 alone) would alarm at 0.03 and fail this test."""
+    rng = np.random.default_rng(1212121212)
+    alpha = 1 - LEVEL
+    alarms = retried = 0
+    for _ in range(REPS):
+        ev = RetryKSEvidence(rng.normal(size=60), rng.normal(size=60), threshold=0.3)
+        alarms += ev.pvalue() <= alpha
+        retried += ev.details["retried"]
+    _binom_ok(alarms, level=alpha)
+    assert retried > REPS * 0.2
 
 
 def _null_claim(index):

@@ -107,8 +107,7 @@ def test_band_rule_results_show_the_band_and_its_own_interval(composite):
 
 
 def test_one_sided_results_say_their_relation():
-    from proofs_check import run_claims
-    from proofs_check.claims.pa_known import OrderEvidence
+    from proofs_check import OrderEvidence, run_claims
 
     ev = OrderEvidence(np.array([-0.2, -0.1, -0.15, -0.12]), "<", 0.0, strict_level=0.9)
     claim = Claim(id="demo.order", title="t", evidence=("MATH",),
