@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from numerics.core._random import RngLike, chunk_generators, chunk_sizes, map_chunks
+from numerics.core._validate import check_int, check_vector
 
 __all__ = ["oracle_error_count"]
 
@@ -25,15 +25,8 @@ def _oracle_error_count_kernel(gen, n, mu):
 
 
 def _oracle_error_count_iv(mu, n_samples, chunk):
-    mu = np.ascontiguousarray(mu, dtype=np.float64)
-    if mu.ndim != 1 or mu.shape[0] < 1:
-        raise ValueError(f"mu must be a 1-D array with d >= 1 entries, got shape {mu.shape}")
-    if not np.all(np.isfinite(mu)):
-        raise ValueError("mu must be finite")
-    for name, value in (("n_samples", n_samples), ("chunk", chunk)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return mu, int(n_samples), int(chunk)
+    mu = check_vector("mu", mu)
+    return mu, check_int("n_samples", n_samples, low=1), check_int("chunk", chunk, low=1)
 
 
 def oracle_error_count(mu, n_samples: int, *, rng: RngLike, chunk: int = 262144) -> int:

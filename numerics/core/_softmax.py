@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from numerics.core._validate import check_real, check_vector
+
 __all__ = ["central_difference_step", "softmax", "softmax_jacobian_fd"]
 
 _EPS = float(np.finfo(np.float64).eps)
@@ -55,20 +57,12 @@ def central_difference_step(third_derivative_bound: float = 1.0) -> float:
     -------
     float
     """
-    if not np.isfinite(third_derivative_bound) or third_derivative_bound <= 0:
-        raise ValueError(
-            f"third_derivative_bound must be finite and > 0, got {third_derivative_bound}"
-        )
-    return float((3.0 * _EPS / third_derivative_bound) ** (1.0 / 3.0))
+    m3 = check_real("third_derivative_bound", third_derivative_bound, low=0.0, low_open=True)
+    return float((3.0 * _EPS / m3) ** (1.0 / 3.0))
 
 
 def _scores_iv(z) -> np.ndarray:
-    z = np.ascontiguousarray(z, dtype=np.float64)
-    if z.ndim != 1 or z.shape[0] < 1:
-        raise ValueError(f"z must be a 1-D array with at least one entry, got shape {z.shape}")
-    if not np.all(np.isfinite(z)):
-        raise ValueError("z must be finite")
-    return z
+    return check_vector("z", z)
 
 
 def softmax(z) -> np.ndarray:
@@ -112,8 +106,7 @@ def softmax_jacobian_fd(z, h: float | None = None) -> np.ndarray:
     z = _scores_iv(z)
     if h is None:
         h = central_difference_step()
-    if not np.isfinite(h) or h <= 0:
-        raise ValueError(f"h must be finite and > 0, got {h}")
+    h = check_real("h", h, low=0.0, low_open=True)
     out = np.empty((z.shape[0], z.shape[0]))
-    _softmax_jacobian_fd_kernel(z, float(h), out)
+    _softmax_jacobian_fd_kernel(z, h, out)
     return out

@@ -1,14 +1,15 @@
 """Input-validation primitives shared by the modules of one layer (private, not re-exported).
 
-Four checks cover the scalar and vector arguments of the public functions:
-:func:`check_int`, :func:`check_real`, :func:`check_choice` and :func:`check_vector`.  Each
-returns the value coerced to its canonical type (``int``, ``float``, the value itself, a
-C-contiguous float64 array) or raises ``ValueError`` whose message names the parameter, the
-offending value and the allowed range or set, e.g.::
+Five checks cover the scalar and array arguments of the public functions:
+:func:`check_int`, :func:`check_real`, :func:`check_choice`, :func:`check_vector` and
+:func:`check_array`.  Each returns the value coerced to its canonical type (``int``,
+``float``, the value itself, a C-contiguous float64 array) or raises ``ValueError`` whose
+message names the parameter, the offending value and the allowed range or set, e.g.::
 
     sigma must lie in (0, inf), got -1.0
     d must be an integer >= 1, got 0.5
     labels must be one of ('a', 'b'), got 'x'
+    W must have length 3 along axis 1, got shape (3, 2)
 
 Function-specific ``_<name>_iv`` helpers (STYLE.md §4) call these primitives and add the
 conditions that only make sense for their function.
@@ -261,19 +262,84 @@ def check_vector(name: str, value: object, *, dim: int | None = None,
         want = f"a 1-D array with at least {min_len} entries"
     else:
         want = "a non-empty 1-D array" if min_len == 1 else "a 1-D array"
-    try:
-        raw = np.asarray(value)
-        if raw.dtype.kind not in "iufO":
-            raise TypeError(raw.dtype)
-        arr = np.ascontiguousarray(raw, dtype=np.float64)
-    except (TypeError, ValueError, ArithmeticError):
-        raise ValueError(f"{name} must be {want} of real numbers, got {reprlib.repr(value)}") from None
+    arr = _real_array(name, value, want)
     if arr.ndim != 1 or (dim is None and arr.shape[0] < min_len):
         raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
     if dim is not None and arr.shape[0] != dim:
         raise ValueError(f"{name} must have length {dim}, got length {arr.shape[0]}")
+    return _finite(name, arr)
+
+
+def check_array(name: str, value: object, *, ndim: int | None = None,
+                shape: tuple[int | None, ...] | None = None) -> np.ndarray:
+    """Return ``value`` as a finite, C-contiguous float64 array with the stated axes.
+
+    The array counterpart of :func:`check_vector`: the same entries are accepted (a scalar
+    becomes shape ``(1,)``) and the same copy-or-view is returned.
+
+    Parameters
+    ----------
+    name, value
+        As in :func:`check_vector`.
+    ndim : int, optional
+        Required number of axes; ``None`` (and no ``shape``) accepts any.
+    shape : tuple of int or None, optional
+        Required length of each axis, ``None`` for a free axis; implies
+        ``ndim = len(shape)``.
+
+    Returns
+    -------
+    ndarray
+        A view of ``value`` when it already is such an array, else a copy.  Axes of length 0
+        are accepted unless ``shape`` fixes them: callers state their own minimum sizes.
+
+    Raises
+    ------
+    ValueError
+        ``"<name> must be a <ndim>-D array, got shape <shape>"``, ``"<name> must have length
+        <n> along axis <i>, got shape <shape>"``, ``"<name> must be a <ndim>-D array of real
+        numbers, got <value>"`` or ``"<name> must contain only finite values, got <entry> at
+        index <i>"`` (``<i>`` a tuple for two or more axes).
+
+    Examples
+    --------
+    >>> check_array("W", [[1, 2], [3, 4]], shape=(2, None)).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    >>> check_array("X", [1.0, 2.0], ndim=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be a 3-D array, got shape (2,)
+    """
+    if shape is not None:
+        if ndim is not None and ndim != len(shape):
+            raise TypeError(f"ndim={ndim} contradicts shape={shape}")
+        ndim = len(shape)
+    want = "an array" if ndim is None else f"a {ndim}-D array"
+    arr = _real_array(name, value, want)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
+    for axis, (got, need) in enumerate(zip(arr.shape, shape or (None,) * arr.ndim, strict=True)):
+        if need is not None and got != need:
+            raise ValueError(f"{name} must have length {need} along axis {axis}, got shape {arr.shape}")
+    return _finite(name, arr)
+
+
+def _real_array(name: str, value: object, want: str) -> np.ndarray:
+    """``value`` as a C-contiguous float64 array, or ``ValueError`` unless its entries are real."""
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind not in "iufO":
+            raise TypeError(raw.dtype)
+        return np.ascontiguousarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, ArithmeticError):
+        raise ValueError(f"{name} must be {want} of real numbers, got {reprlib.repr(value)}") from None
+
+
+def _finite(name: str, arr: np.ndarray) -> np.ndarray:
+    """``arr`` if every entry is finite, else ``ValueError`` naming the first offending one."""
     finite = np.isfinite(arr)
     if not finite.all():
-        i = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"{name} must contain only finite values, got {_show(arr[i])} at index {i}")
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        shown = index[0] if len(index) == 1 else index
+        raise ValueError(f"{name} must contain only finite values, got {_show(arr[index])} at index {shown}")
     return arr

@@ -6,12 +6,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from numerics.core._validate import check_choice, check_int, check_real, check_vector
+
 from ._errors import _error_mqb, _order_params
 from ._logistic import _fit_logistic
 from ._ridge import _fit_mean_difference, _fit_square
 from ._sampling import _distinct_seeds, _sample_rows
 from ._svm import _default_max_iter, _fit_hinge, _fit_max_margin
-from ._validation import _as_vector, _check_int, _check_lam, _check_p, _check_real
+from ._validation import _check_lam, _check_p
 
 #: Method names accepted by :func:`simulate_fits`, in kernel-code order.
 METHODS = ("ridge", "ridge_standard", "logistic", "hinge", "max_margin", "mean_difference")
@@ -130,36 +132,30 @@ class ReplicateFits:
 
 
 def _mean_noise(mean, noise, normalization):
+    check_choice("normalization", normalization, ("standard", "mignacco"))
+    v = check_vector("mean", mean)
+    noise = check_real("noise", noise, low=0.0, low_open=True)
     if normalization == "standard":
-        mu = _as_vector("mean", mean)
-        sigma = _check_real("noise", noise, 0.0, math.inf, low_open=True, high_open=True)
-        return mu, sigma
-    if normalization == "mignacco":
-        v = _as_vector("mean", mean)
-        delta = _check_real("noise", noise, 0.0, math.inf, low_open=True, high_open=True)
-        return v / math.sqrt(v.shape[0]), math.sqrt(delta)
-    raise ValueError(
-        f"normalization must be one of ('standard', 'mignacco'), got {normalization!r}"
-    )
+        return v, noise
+    return v / math.sqrt(v.shape[0]), math.sqrt(noise)  # noise is delta = sigma^2 here
 
 
 def _simulate_fits_iv(method, n, mean, replicates, normalization, noise, p, lam, intercept,
                       tol, max_iter):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_choice("method", method, METHODS)
     code = METHODS.index(method)
-    n = _check_int("n", n, 1)
-    replicates = _check_int("replicates", replicates, 1)
+    n = check_int("n", n, low=1)
+    replicates = check_int("replicates", replicates, low=1)
     mu, sigma = _mean_noise(mean, noise, normalization)
     p = _check_p(p)
     lam = _check_lam(lam, positive=method == "hinge")
     if tol is None:
         tol = 1e-10 if method == "logistic" else 1e-8
-    tol = _check_real("tol", tol, 0.0, 1.0, low_open=True)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
     if max_iter is None:
         max_iter = 100 if method == "logistic" else _default_max_iter(None, n,
                                                                       method == "max_margin")
-    max_iter = _check_int("max_iter", max_iter, 1)
+    max_iter = check_int("max_iter", max_iter, low=1)
     if method in ("ridge_standard", "max_margin", "mean_difference") and intercept:
         raise ValueError(f"intercept must be False for method {method!r}, got {intercept!r}")
     return code, n, mu, sigma, p, lam, bool(intercept), tol, max_iter, replicates
@@ -257,10 +253,10 @@ def replicate_data(n, mean, seed, *, normalization="standard", noise=1.0, p=0.5)
     -----
     Same kernel as the samplers (spec §1.1 / §1.2) [MATH], run serially from one seed.
     """
-    n = _check_int("n", n, 1)
+    n = check_int("n", n, low=1)
     mu, sigma = _mean_noise(mean, noise, normalization)
     p = _check_p(p)
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, low=0)
     if seed >= 2**32:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
     X = np.empty((n, mu.shape[0]))

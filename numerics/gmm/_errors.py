@@ -4,7 +4,9 @@ import math
 
 from numba import njit
 
-from ._validation import _as_vector, _check_p, _check_real
+from numerics.core._validate import check_real, check_vector
+
+from ._validation import _check_p
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -46,9 +48,9 @@ def _order_params(w, mu, sigma, scale):
 
 
 def _error_iv(w, b, mean, mean_name, p):
-    w = _as_vector("w", w)
-    mean = _as_vector(mean_name, mean, d=w.shape[0])
-    b = _check_real("b", b)
+    w = check_vector("w", w)
+    mean = check_vector(mean_name, mean, dim=w.shape[0])
+    b = check_real("b", b)
     p = _check_p(p)
     return w, b, mean, p
 
@@ -82,9 +84,9 @@ def error_from_order_parameters(m, q, b=0.0, *, p=0.5):
     >>> round(error_from_order_parameters(1.0, 1.0), 6)
     0.158655
     """
-    m = _check_real("m", m)
-    q = _check_real("q", q, 0.0, math.inf, high_open=True)
-    b = _check_real("b", b)
+    m = check_real("m", m)
+    q = check_real("q", q, low=0.0)
+    b = check_real("b", b)
     p = _check_p(p)
     return float(_error_mqb(m, q, b, p))
 
@@ -121,7 +123,7 @@ def conditional_error(w, b, mu, *, sigma=1.0, p=0.5):
     0.02275
     """
     w, b, mu, p = _error_iv(w, b, mu, "mu", p)
-    sigma = _check_real("sigma", sigma, 0.0, math.inf, low_open=True, high_open=True)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     m, q = _order_params(w, mu, sigma, 1.0)
     return float(_error_mqb(m, q, b, p))
 
@@ -147,9 +149,9 @@ def order_parameters_mignacco(w, v, *, delta):
     -----
     Spec §1.1 [RELATED:2002.11544].
     """
-    w = _as_vector("w", w)
-    v = _as_vector("v", v, d=w.shape[0])
-    delta = _check_real("delta", delta, 0.0, math.inf, low_open=True, high_open=True)
+    w = check_vector("w", w)
+    v = check_vector("v", v, dim=w.shape[0])
+    delta = check_real("delta", delta, low=0.0, low_open=True)
     d = w.shape[0]
     m, q = _order_params(w, v / math.sqrt(d), math.sqrt(delta), 1.0 / math.sqrt(d))
     return float(m), float(q)

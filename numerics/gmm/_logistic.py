@@ -5,8 +5,10 @@ import math
 import numpy as np
 from numba import njit
 
+from numerics.core._validate import check_int, check_real
+
 from ._linalg import _cholesky_inplace, _cholesky_solve, _matvec, _rmatvec, _weighted_gram_t
-from ._validation import _as_data, _check_both_classes, _check_int, _check_lam, _check_real
+from ._validation import _as_data, _check_both_classes, _check_lam
 
 _EPS = 2.220446049250313e-16
 
@@ -175,8 +177,8 @@ def _fit_logistic(X, y, lam, intercept, tol, max_iter, w):
 def _fit_logistic_iv(X, y, lam, intercept, tol, max_iter):
     X, y = _as_data(X, y)
     lam = _check_lam(lam)
-    tol = _check_real("tol", tol, 0.0, 1.0, low_open=True)
-    max_iter = _check_int("max_iter", max_iter, 1)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
     if intercept:
         _check_both_classes(y, "logistic regression with an intercept")
     return X, y, lam, bool(intercept), tol, max_iter

@@ -5,7 +5,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._validation import _as_vector, _check_int, _check_p, _check_real
+from numerics.core._validate import check_int, check_real, check_vector
+
+from ._validation import _check_p
 
 #: Rows generated from one seed.  Part of the definition of a sample: changing it changes the
 #: data drawn for a given ``rng`` (but never their distribution).
@@ -45,9 +47,9 @@ def _distinct_seeds(rng, k):
 
 
 def _sample_mixture_iv(n, mu, sigma, p):
-    n = _check_int("n", n, 1)
-    mu = _as_vector("mu", mu)
-    sigma = _check_real("sigma", sigma, 0.0, math.inf, low_open=True, high_open=True)
+    n = check_int("n", n, low=1)
+    mu = check_vector("mu", mu)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     p = _check_p(p)
     return n, mu, sigma, p
 
@@ -103,9 +105,9 @@ def sample_mixture(n, mu, *, sigma=1.0, p=0.5, rng=None):
 
 
 def _sample_mignacco_iv(n, v, delta, p):
-    n = _check_int("n", n, 1)
-    v = _as_vector("v", v)
-    delta = _check_real("delta", delta, 0.0, math.inf, low_open=True, high_open=True)
+    n = check_int("n", n, low=1)
+    v = check_vector("v", v)
+    delta = check_real("delta", delta, low=0.0, low_open=True)
     p = _check_p(p)
     return n, v, delta, p
 
@@ -132,8 +134,8 @@ def mignacco_to_standard(v, delta):
     Spec §1.1: ``x = y v / sqrt(d) + sqrt(Delta) z`` is the standard form ``y mu + sigma z``
     with these parameters [MATH].
     """
-    v = _as_vector("v", v)
-    delta = _check_real("delta", delta, 0.0, math.inf, low_open=True, high_open=True)
+    v = check_vector("v", v)
+    delta = check_real("delta", delta, low=0.0, low_open=True)
     return v / math.sqrt(v.shape[0]), math.sqrt(delta)
 
 

@@ -5,8 +5,10 @@ import math
 import numpy as np
 from numba import njit
 
+from numerics.core._validate import check_int, check_real
+
 from ._linalg import _cholesky_inplace, _cholesky_solve, _gram, _rmatvec
-from ._validation import _as_data, _check_both_classes, _check_int, _check_lam, _check_real
+from ._validation import _as_data, _check_both_classes, _check_lam
 
 _TAU = 1e-12  # LIBSVM's guard for non-positive curvature a_ij
 #: Hard margin: for separable data with maximal margin kappa (unit-norm direction) every
@@ -442,13 +444,13 @@ def _default_max_iter(max_iter, n, hard=False):
     # at 0.95 of the separability threshold ~ 3500 n coordinate steps
     if max_iter is None:
         return 5000 * n + 1_000_000 if hard else 2000 * n + 100_000
-    return _check_int("max_iter", max_iter, 1)
+    return check_int("max_iter", max_iter, low=1)
 
 
 def _fit_hinge_iv(X, y, lam, intercept, tol, max_iter):
     X, y = _as_data(X, y)
     lam = _check_lam(lam, positive=True)
-    tol = _check_real("tol", tol, 0.0, 1.0, low_open=True)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
     max_iter = _default_max_iter(max_iter, X.shape[0])
     if intercept:
         _check_both_classes(y, "the hinge loss with an intercept")
@@ -534,7 +536,7 @@ def fit_hinge(X, y, lam, *, intercept=True, tol=1e-8, max_iter=None, return_info
 
 def _fit_max_margin_iv(X, y, tol, max_iter):
     X, y = _as_data(X, y)
-    tol = _check_real("tol", tol, 0.0, 1.0, low_open=True)
+    tol = check_real("tol", tol, low=0.0, high=1.0, low_open=True)
     max_iter = _default_max_iter(max_iter, X.shape[0], hard=True)
     return X, y, tol, max_iter
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numerics.core._validate import check_array, check_int, check_vector
 from numerics.moe._losses import _grid_iv, _model_iv
-from numerics.moe._model import MoEModel, _vector_iv, as_design
+from numerics.moe._model import MoEModel, as_design
 
 __all__ = ["RankTest", "function_l2_error", "jacobian_singular_values", "rank_test"]
 
@@ -67,7 +68,7 @@ def jacobian_singular_values(model: MoEModel, theta, x) -> np.ndarray:
     """
     _model_iv(model)
     x = as_design(x, model.d)
-    _, jac = model.jacobian(_vector_iv(theta, "theta"), x)
+    _, jac = model.jacobian(check_vector("theta", theta), x)
     return np.linalg.svd(jac / np.sqrt(x.shape[0]), compute_uv=False)
 
 
@@ -123,15 +124,10 @@ def rank_test(values, *, independent_above: float = 1e-6, dependent_below: float
     >>> rank_test(np.stack([x, 2 * x], axis=1)).verdict
     'dependent'
     """
-    a = np.asarray(values, dtype=np.float64)
-    if a.ndim != 2 or a.shape[1] < 1:
+    a = check_array("values", values, ndim=2)
+    if a.shape[1] < 1:
         raise ValueError(f"values must be a 2-D (m, q) matrix with q >= 1, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("values must be finite")
-    if (isinstance(min_rows_per_column, bool)
-            or not isinstance(min_rows_per_column, int | np.integer) or min_rows_per_column < 1):
-        raise ValueError(f"min_rows_per_column must be an integer >= 1, got "
-                         f"{min_rows_per_column!r}")
+    min_rows_per_column = check_int("min_rows_per_column", min_rows_per_column, low=1)
     if a.shape[0] < min_rows_per_column * a.shape[1]:
         raise ValueError(f"values needs m >= {min_rows_per_column} * q = "
                          f"{min_rows_per_column * a.shape[1]} rows, got m = {a.shape[0]}")

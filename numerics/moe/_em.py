@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from numerics.core import as_generator, get_thread_count
-from numerics.core._validate import check_choice, check_int, check_real, check_vector
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
 from numerics.moe._lm import _cholesky_solve
 
 __all__ = [
@@ -644,11 +644,7 @@ def _evaluate_kernel(x, y, th, k1, k2, gate, c1, c2, p1, p2, mean_out, logpdf_ou
 
 # ----------------------------------------------------------------------------- Python side
 def _array_iv(value, name, shape, *, positive=False, nonzero_col=None):
-    arr = np.array(value, dtype=np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr}")
+    arr = check_array(name, value, shape=shape).copy()  # a private copy: made read-only below
     if positive and np.any(arr <= 0):
         raise ValueError(f"{name} must be > 0 (variances), got {arr}")
     if nonzero_col is not None and np.any(arr[:, nonzero_col] == 0):

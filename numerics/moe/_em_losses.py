@@ -44,6 +44,7 @@ import math
 
 import numpy as np
 
+from numerics.core._validate import check_choice
 from numerics.moe._em import TemplateB
 from numerics.moe._losses import _cells, r2_exponent
 
@@ -110,8 +111,7 @@ def _pair_iv(fit, truth, kind, gauge):
             f"the fit has (k1, k2) = ({fit.k_shared}, {fit.k_routed}) atoms, fewer than the truth's "
             f"({truth.k_shared}, {truth.k_routed}): every true atom needs a cell")
     if kind is not None:
-        if kind not in LOSS_KINDS:
-            raise ValueError(f"kind must be one of {LOSS_KINDS}, got {kind!r}")
+        check_choice("kind", kind, LOSS_KINDS)
         need = {"d1": ("softmax", None), "d2": ("softmax", "linear"), "d3": ("sigmoid", None),
                 "d4": ("sigmoid", None)}[kind]
         if fit.gate != need[0]:
@@ -119,8 +119,7 @@ def _pair_iv(fit, truth, kind, gauge):
         if need[1] is not None and fit.routed_expert != need[1]:
             raise ValueError(f"kind {kind!r} needs {need[1]} routed experts, got "
                              f"routed_expert = {fit.routed_expert!r}")
-    if gauge not in GAUGES:
-        raise ValueError(f"gauge must be one of {GAUGES}, got {gauge!r}")
+    check_choice("gauge", gauge, GAUGES)
 
 
 def _coordinates(fit: TemplateB, truth: TemplateB, gauge: str):

@@ -10,13 +10,8 @@ import numpy as np
 from numba import njit, prange
 
 from numerics.core._fastexp import exp_nonpositive
-from numerics.moe._model import (
-    MoEModel,
-    _model_point,
-    _vector_iv,
-    as_design,
-    reference_jacobian,
-)
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
+from numerics.moe._model import MoEModel, _model_point, as_design, reference_jacobian
 from numerics.moe._sampler import box_iv, move_inside
 
 __all__ = ["BatchFit", "FitResult", "LeastSquaresProblem", "fit_lm", "fit_lm_batch"]
@@ -512,10 +507,8 @@ class BatchFit:
 
 def _tol_iv(xtol, ftol, gtol, max_nfev):
     for name, v in (("xtol", xtol), ("ftol", ftol), ("gtol", gtol)):
-        if not np.isfinite(v) or v < 0:
-            raise ValueError(f"{name} must be finite and >= 0, got {v}")
-    if isinstance(max_nfev, bool) or not isinstance(max_nfev, int | np.integer) or max_nfev < 1:
-        raise ValueError(f"max_nfev must be an integer >= 1, got {max_nfev!r}")
+        check_real(name, v, low=0.0)
+    check_int("max_nfev", max_nfev, low=1)
 
 
 def _box_map(lower, upper):
@@ -543,13 +536,11 @@ def _starts_to_phi(starts, lower, upper, mid, half, boxed):
 
 
 def _starts_iv(starts, p, name="starts"):
-    starts = np.asarray(starts, dtype=np.float64)
+    starts = check_array(name, starts)
     if starts.ndim == 1:
         starts = starts[None, :]
     if starts.ndim != 2 or starts.shape[1] != p or starts.shape[0] < 1:
         raise ValueError(f"{name} must have shape (S, {p}) with S >= 1, got {starts.shape}")
-    if not np.all(np.isfinite(starts)):
-        raise ValueError(f"{name} must be finite")
     return starts
 
 
@@ -557,7 +548,7 @@ def _fit_lm_iv(model, x, y, starts, lower, upper, xtol, ftol, gtol, max_nfev):
     if not isinstance(model, MoEModel):
         raise ValueError(f"model must be a MoEModel, got {type(model).__name__}")
     x = as_design(x, model.d)
-    y = _vector_iv(y, "y")
+    y = check_vector("y", y)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y must have length n = {x.shape[0]}, got {y.shape[0]}")
     lower, upper = box_iv(lower, upper)
@@ -664,16 +655,12 @@ def fit_lm_batch(model: MoEModel, xs, ys, replicates, sizes, starts, lower, uppe
     """
     if not isinstance(model, MoEModel):
         raise ValueError(f"model must be a MoEModel, got {type(model).__name__}")
-    xs = np.asarray(xs, dtype=np.float64)
+    xs = check_array("xs", xs)
     if xs.ndim == 2 and model.d == 1:
         xs = xs[:, :, None]
     if xs.ndim != 3 or xs.shape[2] != model.d or xs.shape[1] < 1:
         raise ValueError(f"xs must have shape (R, n_max, {model.d}), got {xs.shape}")
-    ys = np.asarray(ys, dtype=np.float64)
-    if ys.shape != xs.shape[:2]:
-        raise ValueError(f"ys must have shape {xs.shape[:2]}, got {ys.shape}")
-    if not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
-        raise ValueError("xs and ys must be finite")
+    ys = check_array("ys", ys, shape=xs.shape[:2])
     reps = np.asarray(replicates)
     sz = np.asarray(sizes)
     if reps.ndim != 1 or sz.shape != reps.shape or reps.shape[0] < 1:
@@ -688,11 +675,7 @@ def fit_lm_batch(model: MoEModel, xs, ys, replicates, sizes, starts, lower, uppe
     lower, upper = box_iv(lower, upper)
     p = lower.shape[0]
     model.n_atoms(np.zeros(p))
-    starts = np.asarray(starts, dtype=np.float64)
-    if starts.ndim != 3 or starts.shape[0] != reps.shape[0] or starts.shape[2] != p:
-        raise ValueError(f"starts must have shape ({reps.shape[0]}, S, {p}), got {starts.shape}")
-    if not np.all(np.isfinite(starts)):
-        raise ValueError("starts must be finite")
+    starts = check_array("starts", starts, shape=(reps.shape[0], None, p))
     _tol_iv(xtol, ftol, gtol, max_nfev)
     return _run_batch(model, xs, ys, reps.astype(np.int64), sz.astype(np.int64), starts, lower,
                       upper, xtol, ftol, gtol, max_nfev)
@@ -745,8 +728,7 @@ class LeastSquaresProblem:
     """
 
     def __init__(self, model: MoEModel, x, y, lower, upper, backend: str = "compiled"):
-        if backend not in ("compiled", "numpy"):
-            raise ValueError(f"backend must be 'compiled' or 'numpy', got {backend!r}")
+        check_choice("backend", backend, ("compiled", "numpy"))
         self.backend = backend
         x, y, _, lower, upper = _fit_lm_iv(model, x, y, np.zeros((1, np.size(lower))), lower,
                                            upper, 0.0, 0.0, 0.0, 1)
@@ -764,7 +746,7 @@ class LeastSquaresProblem:
 
     def to_theta(self, phi) -> np.ndarray:
         """Map ``phi`` to parameters."""
-        phi = _vector_iv(phi, "phi")
+        phi = check_vector("phi", phi)
         return np.where(self._boxed, self._mid + self._half * np.tanh(phi), phi)
 
     def fun(self, phi) -> np.ndarray:
@@ -778,7 +760,7 @@ class LeastSquaresProblem:
 
     def jac(self, phi) -> np.ndarray:
         """Jacobian of :meth:`fun` with respect to ``phi``, shape (n, p)."""
-        phi = _vector_iv(phi, "phi")
+        phi = check_vector("phi", phi)
         theta = self.to_theta(phi)
         if self.backend == "numpy":
             jac = reference_jacobian(self.model, theta, self.x)[1]

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from numerics.moe._model import MoEModel, _vector_iv, as_design
+from numerics.core._validate import check_choice, check_int, check_real, check_vector
+from numerics.moe._model import MoEModel, as_design
 from numerics.moe._sampler import check_truth
 
 __all__ = [
@@ -33,7 +34,7 @@ class _Atoms:
     """Atoms of a flat vector: A (Frobenius-scaled free entries), b, c, eta, per atom."""
 
     def __init__(self, model: MoEModel, theta, name: str):
-        theta = _vector_iv(theta, name)
+        theta = check_vector(name, theta)
         self.theta = theta
         self.gates, self.eta = model.unpack(theta)
         self.A, self.b, self.c = model.split_gate(self.gates)
@@ -158,9 +159,7 @@ def r2_exponent(m: int) -> int:
     [RELATED:2505.10860 eq. (12), Prop. 4]; for ``m >= 4`` the spec only gives ``r >= 7`` and
     7 is used.
     """
-    if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 2:
-        raise ValueError(f"m must be an integer >= 2 (an over-specified cell), got {m!r}")
-    return {2: 4, 3: 6}.get(int(m), 7)
+    return {2: 4, 3: 6}.get(check_int("m", m, low=2), 7)  # m >= 2: an over-specified cell
 
 
 def voronoi_loss_d2(model: MoEModel, theta, theta_star) -> float:
@@ -211,11 +210,9 @@ def voronoi_loss_d2(model: MoEModel, theta, theta_star) -> float:
 
 
 def _sigmoid_weight(c, weight):
-    if weight == "sigma_c":
+    if check_choice("weight", weight, ("sigma_c", "exp_c")) == "sigma_c":
         return 0.5 * (1.0 + np.tanh(0.5 * c))
-    if weight == "exp_c":
-        return np.exp(c)
-    raise ValueError(f"weight must be 'sigma_c' or 'exp_c', got {weight!r}")
+    return np.exp(c)
 
 
 def voronoi_loss_d3(model: MoEModel, theta, theta_star, *, weight: str = "sigma_c") -> float:
@@ -408,8 +405,7 @@ def merge_match_loss(model: MoEModel, theta, theta_star, *, merge_tol: float = 0
     ``theta = (A, b, c, eta)``, then add ``sup_x |sigma(s_i) h_i|`` of unmatched merged atoms.
     """
     _model_iv(model, "sigmoid", (*_LINEAR_IN_ETA, "hidden"))
-    if not np.isfinite(merge_tol) or merge_tol <= 0:
-        raise ValueError(f"merge_tol must be finite and > 0, got {merge_tol}")
+    merge_tol = check_real("merge_tol", merge_tol, low=0.0, low_open=True)
     fit, true = _pair_iv(model, theta, theta_star)
     grid = _grid_iv(model, grid)
     # single linkage by union-find on the gate distance
@@ -532,7 +528,6 @@ def cap_losses(values, cap: float = 10.0) -> tuple[np.ndarray, int]:
     values = np.asarray(values, dtype=np.float64)
     if np.any(np.isnan(values)) or np.any(values < 0):
         raise ValueError("values must be >= 0 and not NaN")
-    if not np.isfinite(cap) or cap <= 0:
-        raise ValueError(f"cap must be finite and > 0, got {cap}")
+    cap = check_real("cap", cap, low=0.0, low_open=True)
     over = values > cap
     return np.where(over, cap, values), int(over.sum())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from numerics.core._validate import check_choice, check_int, check_real, check_vector
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
 
 __all__ = ["MoEModel"]
 
@@ -369,9 +369,7 @@ class MoEModel:
         d = self.d
         parts = []
         if self.n_quad:
-            A = np.zeros((d, d)) if A is None else np.asarray(A, dtype=np.float64)
-            if A.shape != (d, d) or not np.all(np.isfinite(A)):
-                raise ValueError(f"A must be a finite ({d}, {d}) matrix, got shape {A.shape}")
+            A = np.zeros((d, d)) if A is None else check_array("A", A, shape=(d, d))
             if not np.allclose(A, A.T, rtol=0.0, atol=1e-14 * (1.0 + np.abs(A).max())):
                 raise ValueError(
                     "A must be symmetric: x'Ax depends only on (A + A')/2, so an asymmetric A "
@@ -381,9 +379,9 @@ class MoEModel:
         elif A is not None:
             raise ValueError(f"score {self.score!r} has no quadratic term; got A = {A}")
         if self.n_lin:
-            b = np.zeros(d) if b is None else np.asarray(b, dtype=np.float64).reshape(-1)
-            if b.shape != (d,) or not np.all(np.isfinite(b)):
-                raise ValueError(f"b must be a finite vector of length {d}, got {b}")
+            b = np.zeros(d) if b is None else check_array("b", b).reshape(-1)
+            if b.shape != (d,):
+                raise ValueError(f"b must be a vector of length {d}, got {b}")
             parts.append(b)
         elif b is not None:
             raise ValueError(f"score {self.score!r} has no linear term; got b = {b}")
@@ -437,21 +435,14 @@ class MoEModel:
         return f, (jac if want_jac else None)
 
 
-def _vector_iv(v, name):
-    # kept for numerics.moe._diagnostics, _lm and _losses, which import it under this name
-    return check_vector(name, v)
-
-
 def as_design(x, d):
     """Coerce inputs to a finite C-contiguous float64 array of shape (n, d), n >= 1."""
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x)
     if x.ndim == 1 and d == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != d or x.shape[0] < 1:
         raise ValueError(f"x must have shape (n,) or (n, {d}) with n >= 1, got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x must be finite")
-    return np.ascontiguousarray(x)
+    return x
 
 
 # ----------------------------------------------------------------------------- numpy reference

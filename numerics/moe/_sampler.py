@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.core._validate import check_choice, check_int, check_real, check_vector
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
 from numerics.moe._model import MoEModel
 
 __all__ = [
@@ -226,10 +226,8 @@ def perturb_starts(base_starts, lower, upper, *, rng, sd: float = 0.05) -> np.nd
     -----
     Spec §7.4 [INFERRED protocol]: every free coordinate gets an independent perturbation.
     """
-    starts = np.atleast_2d(np.asarray(base_starts, dtype=np.float64))
+    starts = np.atleast_2d(check_array("base_starts", base_starts))
     lower, upper = box_iv(lower, upper, starts.shape[1])
-    if not np.all(np.isfinite(starts)):
-        raise ValueError("base_starts must be finite")
     sd = check_real("sd", sd, low=0.0)
     gen = np.random.default_rng(rng)
     out = starts + sd * gen.standard_normal(starts.shape)

@@ -21,17 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from numerics.core import as_seed_sequence
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
 from numerics.pa._models import _pa_core
 from numerics.pa._sampler import CHUNK, _draw_sequence, _mixture_iv, run_chunks
-from numerics.pa._validate import (
-    _DEBIAS,
-    _LOSSES,
-    check_array,
-    check_choice,
-    check_int,
-    check_real,
-    seed_sequence,
-)
+from numerics.pa._validate import _DEBIAS, _LOSSES
 
 __all__ = ["GradientMoments", "ThreeStepResult", "gradient_moments", "three_step_algorithm"]
 
@@ -135,17 +129,15 @@ def _cos(a, b):
 
 
 def _three_step_iv(n, eta, gamma, prompt_norm_after_step2, loss, debias, temperature, rng):
-    n = check_int("n", n, 1)
-    eta = check_real("eta", eta, 0.0, np.inf, low_open=True)
-    gamma = check_real("gamma", gamma, 0.0, np.inf, low_open=True)
+    n = check_int("n", n, low=1)
+    eta = check_real("eta", eta, low=0.0, low_open=True)
+    gamma = check_real("gamma", gamma, low=0.0, low_open=True)
     if prompt_norm_after_step2 is not None:
-        prompt_norm_after_step2 = check_real(
-            "prompt_norm_after_step2", prompt_norm_after_step2, 0.0, np.inf
-        )
+        prompt_norm_after_step2 = check_real("prompt_norm_after_step2", prompt_norm_after_step2, low=0.0)
     check_choice("loss", loss, _LOSSES)
     check_choice("debias", debias, _DEBIAS)
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
-    return n, eta, gamma, prompt_norm_after_step2, tau, seed_sequence(rng)
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
+    return n, eta, gamma, prompt_norm_after_step2, tau, as_seed_sequence(rng)
 
 
 def three_step_algorithm(
@@ -323,15 +315,15 @@ class GradientMoments:
 
 
 def _moments_iv(n, q, w, wrt, directions, temperature, rng, d):
-    n = check_int("n", n, 2)
-    q = np.zeros(d) if q is None else check_array("q", q, 1, (d,))
-    w = check_array("w", w, 1, (d,))
+    n = check_int("n", n, low=2)
+    q = np.zeros(d) if q is None else check_vector("q", q, dim=d)
+    w = check_vector("w", w, dim=d)
     check_choice("wrt", wrt, ("q", "w"))
-    E = None if directions is None else check_array("directions", directions, 2, (None, d))
+    E = None if directions is None else check_array("directions", directions, shape=(None, d))
     if E is not None and E.shape[0] < 1:
         raise ValueError("directions must hold at least one row, got 0")
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
-    return n, q, w, E, tau, seed_sequence(rng)
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
+    return n, q, w, E, tau, as_seed_sequence(rng)
 
 
 def gradient_moments(

@@ -17,8 +17,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from numerics.core._validate import check_array, check_int, check_vector
 from numerics.pa._sampler import _mixture_iv
-from numerics.pa._validate import check_array, check_int
 
 __all__ = ["bayes_log_odds", "log_elementary_symmetric"]
 
@@ -100,11 +100,8 @@ def _bayes_batch(X, dp, dm, mu, sigma, K, zeta, logprior, out):
 
 
 def _log_esp_iv(log_values, K):
-    lv = check_array("log_values", np.asarray(log_values, dtype=np.float64), 1)
-    T = lv.shape[0]
-    if T < 1:
-        raise ValueError("log_values must hold T >= 1 entries, got 0")
-    K = check_int("K", K, 0, T)
+    lv = check_vector("log_values", log_values)
+    K = check_int("K", K, low=0, high=lv.shape[0])
     return lv, K
 
 
@@ -139,10 +136,9 @@ def log_elementary_symmetric(log_values, K):
 
 
 def _bayes_iv(X, q_star, w_star, zeta, sigma, mu_irr, relevant_count, label_prior):
-    X = np.asarray(X, dtype=np.float64)
+    X = check_array("X", X)
     if X.ndim not in (2, 3):
         raise ValueError(f"X must have shape (T, d) or (n, T, d), got shape {X.shape}")
-    X = check_array("X", X, X.ndim)
     T = X.shape[-2]
     mix = _mixture_iv(
         T, q_star, w_star, zeta, sigma, mu_irr, "A", relevant_count, label_prior, None

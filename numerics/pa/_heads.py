@@ -14,15 +14,11 @@ import math
 import numpy as np
 from numba import njit
 
+from numerics.core import as_seed_sequence
+from numerics.core._validate import check_array, check_int, check_real, check_vector
 from numerics.pa._models import _pa_core, _pa_grads_batch
 from numerics.pa._sampler import _draw_sequence, _mixture_iv, run_chunks
 from numerics.pa._span import span_statistics
-from numerics.pa._validate import (
-    check_array,
-    check_int,
-    check_real,
-    seed_sequence,
-)
 
 __all__ = [
     "attention_outputs",
@@ -51,14 +47,11 @@ def _two_sided_tail(hi, lo, out):
 
 
 def _xbar_iv(X, q, temperature):
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 3:
-        raise ValueError(f"X must have shape (n, T, d), got shape {X.shape}")
-    X = check_array("X", X, 3)
+    X = check_array("X", X, ndim=3)
     if min(X.shape) < 1:
         raise ValueError(f"X must have n, T, d >= 1, got shape {X.shape}")
-    q = check_array("q", q, 1, (X.shape[2],))
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    q = check_vector("q", q, dim=X.shape[2])
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
     return X, q, tau
 
 
@@ -92,13 +85,13 @@ def attention_outputs(X, q, *, temperature=1.0):
 
 
 def _features_iv(features, y, u):
-    F = check_array("features", features, 2)
+    F = check_array("features", features, ndim=2)
     n, d = F.shape
     if n < 1 or d < 1:
         raise ValueError(f"features must have n >= 1 rows and d >= 1 columns, got {F.shape}")
-    y = check_array("y", y, 1, (n,))
+    y = check_vector("y", y, dim=n)
     if u is not None:
-        u = check_array("u", u, 1, (d,))
+        u = check_vector("u", u, dim=d)
         nu = float(np.linalg.norm(u))
         if nu == 0.0:
             raise ValueError("u must be a non-zero vector, got |u| = 0")
@@ -176,7 +169,7 @@ def ridge_head(features, y, lam, *, u=None):
     penalty maps to ``lam / sigma'^2``.
     """
     F, y, _ = _features_iv(features, y, u)
-    lam = check_real("lam", lam, 0.0, np.inf, low_open=True)
+    lam = check_real("lam", lam, low=0.0, low_open=True)
     n, d = F.shape
     A = F.T @ F / n + lam * np.eye(d)
     return np.linalg.solve(A, F.T @ y / n)
@@ -196,8 +189,8 @@ def _tail_moments(a, b, scale, out):
 
 
 def _oracle_iv(a, b, w_star_norm, sigma):
-    a = check_array("a", a, np.ndim(a) if np.ndim(a) >= 1 else 1)
-    b = check_array("b", b, a.ndim, a.shape)
+    a = check_array("a", a)
+    b = check_array("b", b, shape=a.shape)
     if a.size < 2:
         raise ValueError(f"a must hold at least 2 draws, got {a.size}")
     if np.any(a < 0) or np.any(a > 1):
@@ -205,7 +198,7 @@ def _oracle_iv(a, b, w_star_norm, sigma):
     if np.any(b <= 0) or np.any(b > 1):
         raise ValueError("b must lie in (0, 1] (the norm of a probability vector)")
     w_star_norm = check_real("w_star_norm", w_star_norm)
-    sigma = check_real("sigma", sigma, 0.0, np.inf, low_open=True)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     return a.ravel(), b.ravel(), w_star_norm, sigma
 
 
@@ -250,8 +243,8 @@ def oracle_error_from_stats(a, b, *, w_star_norm, sigma=1.0):
 
 
 def _noiseless_iv(T, K, c):
-    T = check_int("T", T, 1)
-    K = check_int("K", K, 1, T)
+    T = check_int("T", T, low=1)
+    K = check_int("K", K, low=1, high=T)
     c = check_real("c", c)
     return T, K, c
 
@@ -294,17 +287,17 @@ def noiseless_attention_stats(T, K, c):
 
 
 def _conderr_iv(w, w_star, u, a, b, sigma, offset):
-    w = np.asarray(w, dtype=np.float64)
-    W = check_array("w", w if w.ndim == 2 else np.atleast_2d(w), 2)
+    w = check_array("w", w)
+    W = check_array("w", np.atleast_2d(w), ndim=2)
     d = W.shape[1]
-    w_star = check_array("w_star", w_star, 1, (d,))
-    u = check_array("u", u, 1, (d,))
+    w_star = check_vector("w_star", w_star, dim=d)
+    u = check_vector("u", u, dim=d)
     nu = float(np.linalg.norm(u))
     if nu == 0.0:
         raise ValueError("u must be a non-zero vector, got |u| = 0")
-    a = check_real("a", a, 0.0, 1.0)
-    b = check_real("b", b, 0.0, 1.0, low_open=True)
-    sigma = check_real("sigma", sigma, 0.0, np.inf, low_open=True)
+    a = check_real("a", a, low=0.0, high=1.0)
+    b = check_real("b", b, low=0.0, high=1.0, low_open=True)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     offset = check_real("offset", offset)
     return w.ndim == 2, W, w_star, u / nu, a, b, sigma, offset
 
@@ -449,13 +442,13 @@ def _md_fits_chunk(
 
 
 def _md_fits_iv(n_fits, n, prompt, temperature, rng, d, u):
-    n_fits = check_int("n_fits", n_fits, 1)
-    n = check_int("n", n, 1)
-    prompt = check_array("prompt", prompt, 1, (d,))
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    n_fits = check_int("n_fits", n_fits, low=1)
+    n = check_int("n", n, low=1)
+    prompt = check_vector("prompt", prompt, dim=d)
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
     if not np.any(u):
         raise ValueError("q_star must be non-zero (the debiasing direction u = q*/|q*|)")
-    return n_fits, n, prompt, tau, seed_sequence(rng)
+    return n_fits, n, prompt, tau, as_seed_sequence(rng)
 
 
 def mean_difference_fits(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from numerics.pa._validate import check_array, check_choice, check_real
+from numerics.core._validate import check_array, check_choice, check_real, check_vector
 
 __all__ = [
     "central_difference_gradient",
@@ -422,23 +422,22 @@ def _sa_serial(X, W, w, r, f, gW, gw, P, want_grad):
 
 
 def _xqw_iv(X, q, w, names=("q", "w")):
-    X = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
-    if np.ndim(X) not in (2, 3):
-        raise ValueError(f"X must have shape (T, d) or (n, T, d), got shape {np.shape(X)}")
-    X = check_array("X", X, np.ndim(X))
+    X = check_array("X", X)
+    if X.ndim not in (2, 3):
+        raise ValueError(f"X must have shape (T, d) or (n, T, d), got shape {X.shape}")
     T, d = X.shape[-2:]
     if T < 1 or d < 1:
         raise ValueError(f"X must have T >= 1 and d >= 1, got shape {X.shape}")
     if X.ndim == 3 and X.shape[0] < 1:
         raise ValueError(f"X must hold n >= 1 sequences, got shape {X.shape}")
-    q = check_array(names[0], q, 1, (d,))
-    w = check_array(names[1], w, 1, (d,))
+    q = check_vector(names[0], q, dim=d)
+    w = check_vector(names[1], w, dim=d)
     return X, q, w
 
 
 def _pa_iv(X, q, w, temperature, prompt_self_attention=False):
     X, q, w = _xqw_iv(X, q, w)
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
     if not isinstance(prompt_self_attention, bool):
         raise ValueError(
             f"prompt_self_attention must be True or False, got {prompt_self_attention!r}")
@@ -455,7 +454,7 @@ def _lin_iv(X, q, w, scale):
 def _sa_iv(X, W, w, pooling):
     X, _, w = _xqw_iv(X, np.zeros(np.shape(X)[-1]), w, names=("q", "w"))
     d = X.shape[-1]
-    W = check_array("W", W, 2, (d, d))
+    W = check_array("W", W, shape=(d, d))
     if pooling == "sa_then_pa":
         raise ValueError("pooling='sa_then_pa' has its own prompt q and temperature: "
                          "use sa_pa_forward / sa_pa_grads")
@@ -472,8 +471,8 @@ def _sa_iv(X, W, w, pooling):
 def _sa_pa_iv(X, W, q, w, temperature):
     X, q, w = _xqw_iv(X, q, w)
     d = X.shape[-1]
-    W = check_array("W", W, 2, (d, d))
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    W = check_array("W", W, shape=(d, d))
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
     return X, W, q, w, tau
 
 
@@ -506,10 +505,10 @@ def softmax(z):
     >>> softmax([0.0, 0.0]).tolist()
     [0.5, 0.5]
     """
-    z = np.asarray(z, dtype=np.float64)
+    z = np.asarray(z)
     if z.ndim < 1 or z.shape[-1] < 1:
         raise ValueError(f"z must have at least one entry on its last axis, got shape {z.shape}")
-    z = check_array("z", z, z.ndim)
+    z = check_array("z", z)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -531,7 +530,7 @@ def softmax_jacobian(s):
     -----
     prompt_attention.md §5 item 1 [MATH].
     """
-    s = check_array("s", s, 1)
+    s = check_vector("s", s, min_len=0)
     return np.diag(s) - np.outer(s, s)
 
 
@@ -878,7 +877,7 @@ def _sa_pa_run(X, W, q, w, temperature, want_grad):
 def _fd_iv(fun, x):
     if not callable(fun):
         raise ValueError(f"fun must be callable, got {fun!r}")
-    x = check_array("x", x, np.ndim(x) if np.ndim(x) >= 1 else 1)
+    x = check_array("x", x)
     return x
 
 

@@ -23,18 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from numerics.core import map_chunks
-from numerics.pa._validate import (
-    _COUNTS,
-    _VARIANTS,
-    check_array,
-    check_choice,
-    check_int,
-    check_real,
-    check_zeta_T,
-    chunk_bounds,
-    seed_sequence,
-)
+from numerics.core import as_seed_sequence, map_chunks
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
+from numerics.pa._validate import _COUNTS, _VARIANTS, check_zeta_T, chunk_bounds
 
 __all__ = ["sample_contextual_mixture"]
 
@@ -192,14 +183,12 @@ def _mixture_iv(
     check_choice("variant", variant, _VARIANTS)
     check_choice("relevant_count", relevant_count, _COUNTS)
     zeta, T, K = check_zeta_T(zeta, T, relevant_count)
-    q_star = np.asarray(q_star, dtype=np.float64) if not isinstance(q_star, np.ndarray) else q_star
-    q_star = check_array("q_star", q_star, 1)
-    d = q_star.shape[0]
-    check_int("d", d, 1)
-    w_star = check_array("w_star", w_star, 1, (d,))
-    sigma = check_real("sigma", sigma, 0.0, np.inf, low_open=True)
-    p = check_real("label_prior", label_prior, 0.0, 1.0)
-    mu = np.zeros(d) if mu_irr is None else check_array("mu_irr", mu_irr, 1, (d,))
+    q_star = check_vector("q_star", q_star, min_len=0)
+    d = check_int("d", q_star.shape[0], low=1)
+    w_star = check_vector("w_star", w_star, dim=d)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    p = check_real("label_prior", label_prior, low=0.0, high=1.0)
+    mu = np.zeros(d) if mu_irr is None else check_vector("mu_irr", mu_irr, dim=d)
     nq = float(np.linalg.norm(q_star))
     if variant == "B" and nq == 0.0:
         raise ValueError("q_star must be non-zero for variant 'B' (u = q*/|q*|), got |q_star| = 0")
@@ -213,8 +202,8 @@ def _mixture_iv(
             raise ValueError(
                 f"distractors must be a pair (Q, W) of (J, d) arrays, got {distractors!r}"
             ) from exc
-        dq = check_array("distractors[0]", dq_raw, 2, (None, d))
-        dw = check_array("distractors[1]", dw_raw, 2, (dq.shape[0], d))
+        dq = check_array("distractors[0]", dq_raw, shape=(None, d))
+        dw = check_array("distractors[1]", dw_raw, shape=(dq.shape[0], d))
         if dq.shape[0] < 1:
             raise ValueError(f"distractors must hold J >= 1 contexts, got J = {dq.shape[0]}")
     else:
@@ -226,8 +215,8 @@ def _mixture_iv(
 
 
 def _sample_iv(n, rng):
-    n = check_int("n", n, 1)
-    return n, seed_sequence(rng)
+    n = check_int("n", n, low=1)
+    return n, as_seed_sequence(rng)
 
 
 def sample_contextual_mixture(

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from numerics.core import as_generator
 from numerics.core._fastexp import exp_nonpositive
+from numerics.core._validate import check_array, check_int
 from numerics.pa._bayes import _bayes_seq, _logprior
 from numerics.pa._sampler import (
     CHUNK,
@@ -29,7 +31,6 @@ from numerics.pa._sampler import (
     _sample_iv,
     run_chunks,
 )
-from numerics.pa._validate import check_array, normalise_rng
 
 __all__ = ["SpanStatistics", "span_basis", "span_statistics", "span_statistics_numpy"]
 
@@ -225,7 +226,7 @@ def span_basis(vectors, *, tol=1e-10):
     >>> span_basis([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [3.0, 3.0, 0.0]]).round(6).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
-    V = check_array("vectors", vectors, 2)
+    V = check_array("vectors", vectors, ndim=2)
     rows = []
     for v in V:
         r = v.copy()
@@ -269,6 +270,11 @@ class SpanStatistics:
     basis: np.ndarray
 
 
+def _rows_iv(name, value, d):
+    """``value`` as a finite ``(m, d)`` array; a single vector of length ``d`` is one row."""
+    return check_array(name, np.atleast_2d(check_array(name, value)), shape=(None, d))
+
+
 def _span_iv(
     n, T, q_star, w_star, zeta, prompts, heads, sigma, mu_irr, variant, relevant_count,
     label_prior, distractors, bayes, rng,
@@ -278,19 +284,10 @@ def _span_iv(
         T, q_star, w_star, zeta, sigma, mu_irr, variant, relevant_count, label_prior, distractors
     )
     d = mix.d
-    pr = np.asarray(prompts, dtype=np.float64)
-    if pr.ndim == 1:
-        pr = pr[None, :]
-    Qf = check_array("prompts", pr, 2, (None, d))
+    Qf = _rows_iv("prompts", prompts, d)
     if Qf.shape[0] < 1:
         raise ValueError("prompts must hold at least one prompt vector, got 0")
-    if heads is None:
-        Hf = np.zeros((0, d))
-    else:
-        hd = np.asarray(heads, dtype=np.float64)
-        if hd.ndim == 1:
-            hd = hd[None, :]
-        Hf = check_array("heads", hd, 2, (None, d))
+    Hf = np.zeros((0, d)) if heads is None else _rows_iv("heads", heads, d)
     if not isinstance(bayes, bool):
         raise ValueError(f"bayes must be True or False, got {bayes!r}")
     if bayes and variant != "A":
@@ -461,9 +458,8 @@ def span_statistics_numpy(
         n, T, q_star, w_star, zeta, prompts, heads, sigma, mu_irr, variant, relevant_count,
         label_prior, None, False, None,
     )
-    gen = normalise_rng(rng)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    gen = as_generator(rng)
+    batch = check_int("batch", batch, low=1)
     c = _coords(mix, Qf, Hf)
     k = c["E"].shape[0]
     P = Qf.shape[0]

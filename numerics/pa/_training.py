@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from numerics.core import as_generator
+from numerics.core._validate import check_array, check_choice, check_int, check_real, check_vector
 from numerics.pa._algorithm import _loss_slope
 from numerics.pa._models import (
     _lin_grads_batch,
@@ -30,14 +32,7 @@ from numerics.pa._models import (
     _sa_pa_serial,
     _sa_serial,
 )
-from numerics.pa._validate import (
-    _LOSSES,
-    check_array,
-    check_choice,
-    check_int,
-    check_real,
-    normalise_rng,
-)
+from numerics.pa._validate import _LOSSES
 
 __all__ = ["TrainResult", "train_attention"]
 
@@ -226,23 +221,20 @@ class TrainResult:
 def _train_iv(model, X, y, loss, steps, lr, normalized, restarts, init_scale, temperature,
               lin_scale, pooling, prompt_self_attention, rng):
     check_choice("model", model, ("pa", "lin", "sa"))
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 3:
-        raise ValueError(f"X must have shape (n, T, d), got shape {X.shape}")
-    X = check_array("X", X, 3)
+    X = check_array("X", X, ndim=3)
     if min(X.shape) < 1:
         raise ValueError(f"X must have n, T, d >= 1, got shape {X.shape}")
-    y = check_array("y", y, 1, (X.shape[0],))
+    y = check_vector("y", y, dim=X.shape[0])
     if not np.all(np.abs(y) == 1.0):
         raise ValueError("y must contain only labels -1 and +1")
     check_choice("loss", loss, _LOSSES)
-    steps = check_int("steps", steps, 0)
-    lr = check_real("lr", lr, 0.0, np.inf, low_open=True)
+    steps = check_int("steps", steps, low=0)
+    lr = check_real("lr", lr, low=0.0, low_open=True)
     if not isinstance(normalized, bool):
         raise ValueError(f"normalized must be True or False, got {normalized!r}")
-    restarts = check_int("restarts", restarts, 1)
-    init_scale = check_real("init_scale", init_scale, 0.0, np.inf)
-    tau = check_real("temperature", temperature, 0.0, np.inf, low_open=True)
+    restarts = check_int("restarts", restarts, low=1)
+    init_scale = check_real("init_scale", init_scale, low=0.0)
+    tau = check_real("temperature", temperature, low=0.0, low_open=True)
     check_choice("lin_scale", lin_scale, ("1/T", "1"))
     check_choice("pooling", pooling, ("mean", "first", "sa_then_pa"))
     if not isinstance(prompt_self_attention, bool):
@@ -251,7 +243,7 @@ def _train_iv(model, X, y, loss, steps, lr, normalized, restarts, init_scale, te
     if prompt_self_attention and model != "pa":
         raise ValueError(
             f"prompt_self_attention=True applies to model='pa' only, got model={model!r}")
-    return X, y, steps, lr, restarts, init_scale, tau, normalise_rng(rng)
+    return X, y, steps, lr, restarts, init_scale, tau, as_generator(rng)
 
 
 def train_attention(

@@ -609,7 +609,7 @@ def test_least_squares_approaches_oracle():
         (lambda: fit_ridge([[np.inf]], [1.0], 0.1), "X must contain only finite values"),
         (lambda: fit_ridge(np.ones((2, 0)), [1.0, 1.0], 0.1), "X must be a 2-D array"),
         (lambda: fit_ridge([[1.0]], [0.5], 0.1), r"y must take values in \{-1, \+1\}"),
-        (lambda: fit_ridge([[1.0]], [1.0, 1.0], 0.1), "y must be a 1-D array of length n = 1"),
+        (lambda: fit_ridge([[1.0]], [1.0, 1.0], 0.1), "y must have length 1, got length 2"),
         (lambda: fit_ridge([[1.0, 0.0], [1.0, 0.0]], [1.0, -1.0], 0.0), "numerically singular"),
         (lambda: fit_logistic([[1.0]], [1.0], -1.0), r"lam must lie in \[0, inf\)"),
         (lambda: fit_logistic([[1.0], [2.0]], [1.0, 1.0], 1.0), "both classes"),

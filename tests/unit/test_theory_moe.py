@@ -251,7 +251,7 @@ def test_attention_sigmoid_beta_default_and_validation():
         attention_rows(X, WQ, WK, WV, gate="relu")
     Xn = X.copy()
     Xn[0, 0] = np.nan
-    with pytest.raises(ValueError, match="X must be finite"):
+    with pytest.raises(ValueError, match=r"X must contain only finite values, got nan at index \(0, 0\)"):
         attention_rows_moe(Xn, WQ, WK, WV)
     with pytest.raises(ValueError, match="must have 3 rows"):
         attention_rows(X, WQ[:2], WK[:2], WV)
@@ -348,7 +348,7 @@ def test_family_validation():
         rank_family("P1", q=3)
     with pytest.raises(ValueError, match="act must be 'gelu'"):
         rank_family("gelu_extended", act="tanh")
-    with pytest.raises(ValueError, match="points must be finite"):
+    with pytest.raises(ValueError, match="points must contain only finite values, got inf at index 1"):
         family_matrix(rank_family("P1"), [0.0, np.inf])
     with pytest.raises(ValueError, match="points must have shape"):
         family_matrix(rank_family("negative_control", d=2), np.zeros((5, 3)))

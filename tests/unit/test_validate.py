@@ -20,7 +20,7 @@ import numerics.core._validate as nv
 import theory.core._validate as tv
 
 MODULES = [pytest.param(tv, id="theory"), pytest.param(nv, id="numerics")]
-PUBLIC = ("check_choice", "check_int", "check_real", "check_vector")
+PUBLIC = ("check_array", "check_choice", "check_int", "check_real", "check_vector")
 
 
 def _public(mod):
@@ -256,6 +256,75 @@ def test_check_vector_length_boundaries(mod, dim):
             f"({dim - 1},)")
 
 
+# ---------------------------------------------------------------------------------- check_array
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_check_array_accepts_and_coerces(mod):
+    out = mod.check_array("X", [[1, 2], [3, 4]], ndim=2)
+    assert out.dtype == np.float64 and out.flags.c_contiguous and out.tolist() == [[1, 2], [3, 4]]
+    arr = np.zeros((2, 3, 4))
+    assert mod.check_array("X", arr, ndim=3) is arr  # no copy when nothing to coerce
+    assert mod.check_array("X", arr, shape=(2, None, 4)) is arr
+    assert mod.check_array("X", arr, ndim=3, shape=(None, None, None)) is arr
+    assert mod.check_array("X", arr) is arr  # any number of axes
+    out = mod.check_array("X", np.arange(12.0).reshape(3, 4).T)
+    assert out.flags.c_contiguous and out.shape == (4, 3)
+    obj = mod.check_array("X", [[mpmath.mpf(1), sp.Rational(1, 2)]], shape=(1, 2))
+    assert obj.tolist() == [[1.0, 0.5]]
+    # empty axes are the caller's business
+    assert mod.check_array("X", np.zeros((0, 3)), shape=(None, 3)).shape == (0, 3)
+    assert mod.check_array("z", 2.5).tolist() == [2.5]  # a scalar is an array of shape (1,)
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_check_array_messages(mod):
+    assert _raises(lambda: mod.check_array("X", [1.0, 2.0], ndim=3)) == (
+        "X must be a 3-D array, got shape (2,)")
+    assert _raises(lambda: mod.check_array("W", np.zeros((3, 2)), shape=(3, 3))) == (
+        "W must have length 3 along axis 1, got shape (3, 2)")
+    assert _raises(lambda: mod.check_array("W", np.zeros((2, 3)), shape=(3, None))) == (
+        "W must have length 3 along axis 0, got shape (2, 3)")
+    assert _raises(lambda: mod.check_array("W", np.zeros(3), shape=(None, 3))) == (
+        "W must be a 2-D array, got shape (3,)")
+    assert _raises(lambda: mod.check_array("X", [[0.0, 1.0], [math.inf, 0.0]], ndim=2)) == (
+        "X must contain only finite values, got inf at index (1, 0)")
+    assert _raises(lambda: mod.check_array("a", [0.0, math.nan])) == (
+        "a must contain only finite values, got nan at index 1")
+    assert _raises(lambda: mod.check_array("X", [["a"]], ndim=2)) == (
+        "X must be a 2-D array of real numbers, got [['a']]")
+    assert _raises(lambda: mod.check_array("X", [[1.0], [1.0, 2.0]])) == (
+        "X must be an array of real numbers, got [[1.0], [1.0, 2.0]]")
+
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("value", [[["1", "2"]], [[True, False]], np.array([[1 + 1j, 2]]),
+                                   [[1.0], [1.0, 2.0]], object()])
+def test_check_array_rejects_non_real_entries(mod, value):
+    _raises(lambda: mod.check_array("v", value, ndim=2), "v must be a 2-D array of real numbers")
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_check_array_shape_boundaries(mod):
+    for ndim in (1, 2, 3):
+        arr = np.ones((2,) * ndim)
+        assert mod.check_array("v", arr, ndim=ndim) is arr
+        for other in (ndim - 1, ndim + 1):
+            if other >= 1:
+                _raises(lambda other=other, ndim=ndim: mod.check_array("v", np.ones((2,) * other),
+                                                                       ndim=ndim),
+                        f"v must be a {ndim}-D array, got shape")
+    for n in (1, 3):
+        _raises(lambda n=n: mod.check_array("v", np.ones((n, 2)), shape=(2, 2)),
+                "v must have length 2 along axis 0", f"({n}, 2)")
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_check_array_rejects_contradicting_ndim_and_shape(mod):
+    with pytest.raises(TypeError):
+        mod.check_array("v", np.ones((2, 2)), ndim=3, shape=(2, 2))
+
+
 # ----------------------------------------------------------------------------------- properties
 
 _bounds = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False))
@@ -308,3 +377,16 @@ def test_check_vector_finite_iff_all_entries_finite(entries):
                     f"v must contain only finite values, got {entries[i]!r} at index {i}")
         else:
             _raises(lambda mod=mod: mod.check_vector("v", entries), "non-empty")
+
+
+@given(st.lists(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=2, max_size=2),
+                min_size=1, max_size=4))
+def test_check_array_finite_iff_all_entries_finite(rows):
+    arr = np.array(rows)
+    for mod in (tv, nv):
+        if np.isfinite(arr).all():
+            np.testing.assert_array_equal(mod.check_array("v", rows, shape=(None, 2)), arr)
+        else:
+            i, j = (int(k) for k in np.argwhere(~np.isfinite(arr))[0])
+            _raises(lambda mod=mod: mod.check_array("v", rows, shape=(None, 2)),
+                    f"v must contain only finite values, got {rows[i][j]!r} at index ({i}, {j})")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
+from theory.core._validate import check_int, check_vector
+
 __all__ = [
     "softmax_jacobian_closed_form",
     "softmax_jacobian_derived",
@@ -23,11 +25,7 @@ __all__ = [
 
 
 def _length_iv(T: int) -> int:
-    if isinstance(T, bool) or not isinstance(T, int | np.integer):
-        raise ValueError(f"T must be an integer >= 1, got {T!r}")
-    if T < 1:
-        raise ValueError(f"T must be an integer >= 1, got {T}")
-    return int(T)
+    return check_int("T", T, low=1)
 
 
 def softmax_symbols(T: int) -> tuple[sp.Symbol, ...]:
@@ -155,11 +153,7 @@ def softmax_jacobian_function(T: int) -> Callable[[np.ndarray], np.ndarray]:
     fn = sp.lambdify([z], softmax_jacobian_derived(T), modules="numpy")
 
     def evaluate(zv: np.ndarray) -> np.ndarray:
-        zv = np.asarray(zv, dtype=np.float64)
-        if zv.shape != (T,):
-            raise ValueError(f"z must have shape ({T},), got {zv.shape}")
-        if not np.all(np.isfinite(zv)):
-            raise ValueError("z must be finite")
+        zv = check_vector("z", zv, dim=T)
         return np.asarray(fn(zv - zv.max()), dtype=np.float64)
 
     return evaluate

@@ -14,6 +14,8 @@ from typing import Any
 
 import mpmath
 
+from theory.core._validate import check_choice, check_int, check_real
+
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -80,10 +82,8 @@ HIGH = _HighOps()
 
 
 def _precision_iv(precision: str, dps: int) -> None:
-    if precision not in ("fast", "high"):
-        raise ValueError(f"precision must be 'fast' or 'high', got {precision!r}")
-    if isinstance(dps, bool) or not isinstance(dps, int) or dps < 30:
-        raise ValueError(f"dps must be an integer >= 30, got {dps!r}")
+    check_choice("precision", precision, ("fast", "high"))
+    check_int("dps", dps, low=30)
 
 
 @contextmanager
@@ -103,20 +103,15 @@ def backend(precision: str = "fast", dps: int = 30) -> Iterator[Any]:
 
 
 def real(name: str, value: Any) -> float | mpmath.mpf:
-    """Return ``value`` as a finite real (float, or mpf when given an mpf) or raise ValueError."""
+    """Return ``value`` as a finite real (float, or mpf when given an mpf) or raise ValueError.
+
+    An mpf is returned as is, so that high-precision inputs are not rounded to float64.
+    """
     if isinstance(value, mpmath.mpf):
         if not mpmath.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}")
         return value
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
+    return check_real(name, value)
 
 
 def positive(name: str, value: Any) -> float | mpmath.mpf:
@@ -153,6 +148,4 @@ def closed_unit(name: str, value: Any) -> float | mpmath.mpf:
 
 def positive_int(name: str, value: Any, minimum: int = 1) -> int:
     """Integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
+    return check_int(name, value, low=minimum)

@@ -30,6 +30,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from theory.core._validate import check_choice, check_int
 from theory.gmm import _backend as bk
 
 __all__ = [
@@ -394,14 +395,11 @@ def _resolve_method(loss: str, method: str, precision: str) -> str:
 
 
 def _channel_iv(loss, method, precision, dps, n_nodes):
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    check_choice("loss", loss, LOSSES)
+    check_choice("method", method, _METHODS)
     bk._precision_iv(precision, dps)
-    bk.positive_int("n_nodes", n_nodes, minimum=100)
-    if n_nodes > 300:  # numpy's hermegauss overflows (NaN weights) beyond ~350 nodes
-        raise ValueError(f"n_nodes must be an integer in [100, 300], got {n_nodes!r}")
+    # at most 300: numpy's hermegauss overflows (NaN weights) beyond ~350 nodes
+    check_int("n_nodes", n_nodes, low=100, high=300)
     return _resolve_method(loss, method, precision)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import mpmath
 
+from theory.core._validate import check_choice, check_real
 from theory.gmm import _backend as bk
 from theory.gmm import _channel as ch
 from theory.gmm._conventions import _eps_from_order
@@ -132,8 +133,7 @@ def _solve_bias_fast(g, b0: float, state: dict, step0: float | None = None) -> f
 
 def _solve_bias_iv(loss, m, q, V, p, equation, method, precision, dps, n_nodes):
     method = ch._channel_iv(loss, method, precision, dps, n_nodes)
-    if equation not in ("with_y", "without_y"):
-        raise ValueError(f"equation must be 'with_y' or 'without_y', got {equation!r}")
+    check_choice("equation", equation, ("with_y", "without_y"))
     m, q, V, _, _, p = ch._state_iv(m, q, V, 0.0, 1.0, p)
     return method, m, q, V, p
 
@@ -221,9 +221,7 @@ def _solve_fixed_point_iv(loss, alpha, delta, lam, p, intercept, precision, dps,
             )
     if not isinstance(intercept, bool):
         raise ValueError(f"intercept must be a bool, got {intercept!r}")
-    damping = float(bk.real("damping", damping))
-    if not 0 <= damping < 1:
-        raise ValueError(f"damping must lie in [0, 1), got {damping!r}")
+    damping = check_real("damping", damping, low=0.0, high=1.0, high_open=True)
     tol = float(bk.positive("tol", tol))
     bk.positive_int("max_iter", max_iter)
     if init is None:

@@ -14,6 +14,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
+from theory.core._validate import check_choice
 from theory.gmm import _backend as bk
 from theory.gmm._roots import _brentq, _expand_bracket
 
@@ -52,8 +53,7 @@ def _pp_moment(ops: Any, t: Any, k: int) -> Any:
 
 def _positive_part_moment_iv(t, k, precision, dps):
     bk._precision_iv(precision, dps)
-    if k not in (1, 2):
-        raise ValueError(f"k must be 1 or 2, got {k!r}")
+    check_choice("k", k, (1, 2))
     return bk.real("t", t)
 
 

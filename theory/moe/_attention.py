@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
+from theory.core._validate import check_array, check_choice, check_int, check_real
 from theory.moe._identities import _is_zero
 from theory.moe._sigmoid import sigma
 
@@ -40,13 +41,11 @@ _GATES = ("softmax", "sigmoid")
 
 def _size_iv(**sizes: int) -> None:
     for key, val in sizes.items():
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
-            raise ValueError(f"{key} must be an integer >= 1, got {val!r}")
+        check_int(key, val, low=1)
 
 
 def _gate_iv(gate: str) -> None:
-    if gate not in _GATES:
-        raise ValueError(f"gate must be one of {_GATES}, got {gate!r}")
+    check_choice("gate", gate, _GATES)
 
 
 def _beta_value(gate: str, beta: float | None, N: int):
@@ -57,10 +56,7 @@ def _beta_value(gate: str, beta: float | None, N: int):
         return None
     if beta is None:
         return -math.log(N)
-    beta = float(beta)
-    if not math.isfinite(beta):
-        raise ValueError(f"beta must be finite, got {beta}")
-    return beta
+    return check_real("beta", beta)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,10 +115,9 @@ def selector(j: int, N: int, d: int) -> sp.Matrix:
     sigmoid_moe.md §2 [MATH].
     """
     _size_iv(N=N, d=d)
-    if isinstance(j, bool) or not isinstance(j, int | np.integer) or not 0 <= j < N:
-        raise ValueError(f"j must be an integer in [0, {N - 1}], got {j!r}")
+    j = check_int("j", j, low=0, high=N - 1)
     e = sp.zeros(1, N)
-    e[0, int(j)] = 1
+    e[0, j] = 1
     return sp.kronecker_product(e, sp.eye(d))
 
 
@@ -173,10 +168,8 @@ def attention_symbolic(
     """
     _size_iv(N=N, d=d, d_k=d_k, d_v=d_v)
     _gate_iv(gate)
-    if mutation not in (None, "swap_qk"):
-        raise ValueError(f"mutation must be None or 'swap_qk', got {mutation!r}")
-    if form not in ("direct", "moe"):
-        raise ValueError(f"form must be 'direct' or 'moe', got {form!r}")
+    check_choice("mutation", mutation, (None, "swap_qk"))
+    check_choice("form", form, ("direct", "moe"))
     if gate == "softmax" and beta is not None:
         raise ValueError(f"beta applies to the sigmoid gate only, got beta={beta!r}")
     b = -sp.log(N) if beta is None else sp.sympify(beta)
@@ -322,15 +315,8 @@ def attention_rows_lambdified(
 
 
 def _arrays_iv(X, W_Q, W_K, W_V):
-    out = []
-    for name, arr in (("X", X), ("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
-        a = np.ascontiguousarray(arr, dtype=np.float64)
-        if a.ndim != 2:
-            raise ValueError(f"{name} must be a 2-d array, got ndim={a.ndim}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} must be finite, got non-finite entries")
-        out.append(a)
-    X, W_Q, W_K, W_V = out
+    X, W_Q = check_array("X", X, ndim=2), check_array("W_Q", W_Q, ndim=2)
+    W_K, W_V = check_array("W_K", W_K, ndim=2), check_array("W_V", W_V, ndim=2)
     d = X.shape[1]
     if W_Q.shape[0] != d or W_K.shape[0] != d or W_V.shape[0] != d:
         raise ValueError(f"W_Q, W_K, W_V must have {d} rows (the token dimension of X), got "
@@ -405,12 +391,8 @@ def attention_moe_matrices(W_Q, W_K, N: int, *, symmetrize: bool = False) -> np.
     sigmoid_moe.md §2 and §2 item 1 [MATH].
     """
     _size_iv(N=N)
-    W_Q = np.ascontiguousarray(W_Q, dtype=np.float64)
-    W_K = np.ascontiguousarray(W_K, dtype=np.float64)
-    if W_Q.ndim != 2 or W_Q.shape != W_K.shape:
-        raise ValueError(f"W_Q and W_K must be 2-d of equal shape, got {W_Q.shape}, {W_K.shape}")
-    if not (np.all(np.isfinite(W_Q)) and np.all(np.isfinite(W_K))):
-        raise ValueError("W_Q and W_K must be finite")
+    W_Q = check_array("W_Q", W_Q, ndim=2)
+    W_K = check_array("W_K", W_K, shape=W_Q.shape)
     d, d_k = W_Q.shape
     eye_d = np.eye(d)
     sel = [np.kron(np.eye(N)[j][None, :], eye_d) for j in range(N)]  # E_j, d x D

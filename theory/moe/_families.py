@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theory.core._validate import check_choice, check_int, check_real
+from theory.core._validate import check_array, check_choice, check_int, check_real
 from theory.moe._identities import gate_expert_symbols
 from theory.moe._sigmoid import sigma
 
@@ -495,14 +495,12 @@ def family_function(fam: Family) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _points_iv(points, d: int) -> np.ndarray:
-    pts = np.ascontiguousarray(points, dtype=np.float64)
+    pts = check_array("points", points)
     if d == 1 and pts.ndim == 1:
         pts = pts[:, None]
     if pts.ndim != 2 or pts.shape[1] != d or pts.shape[0] < 1:
         raise ValueError(f"points must have shape (m,) or (m, 1) for d = 1 and (m, {d}) "
                          f"otherwise, with m >= 1; got {np.shape(points)} for d = {d}")
-    if not np.all(np.isfinite(pts)):
-        raise ValueError("points must be finite, got non-finite entries")
     return pts
 
 

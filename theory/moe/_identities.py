@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from theory.core._validate import check_choice, check_int
 from theory.moe._sigmoid import logit, sigma
 
 __all__ = [
@@ -201,14 +202,12 @@ def identity_info(name: str) -> IdentityInfo:
 
 
 def _name_iv(name: str) -> None:
-    if name not in _INFO:
-        raise ValueError(f"name must be one of {sorted(_INFO)}, got {name!r}")
+    check_choice("name", name, sorted(_INFO))
 
 
-def _identity_iv(name: str, d: int, symmetric: bool, mutation: str | None) -> None:
+def _identity_iv(name: str, d: int, symmetric: bool, mutation: str | None) -> int:
     _name_iv(name)
-    if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 3:
-        raise ValueError(f"d must be an integer in [1, 3], got {d!r}")
+    d = check_int("d", d, low=1, high=3)
     info = _INFO[name]
     if mutation is not None and mutation not in info.mutations:
         raise ValueError(f"mutation for {name} must be None or one of {info.mutations}, "
@@ -223,6 +222,7 @@ def _identity_iv(name: str, d: int, symmetric: bool, mutation: str | None) -> No
         if d < 2:
             raise ValueError("mutation 'drop_factor' is a no-op for d = 1 (only k = l, where "
                              "2 - delta_kl = 1): use d >= 2, got d = 1")
+    return d
 
 
 @functools.cache
@@ -249,7 +249,7 @@ def gate_expert_symbols(d: int, symmetric: bool = False) -> dict:
     Score ``s(x) = x^T A x + b^T x + c`` and expert ``h = a^T x + a0`` of sigmoid_moe.md §3.1,
     §6.1 [MATH].
     """
-    _identity_iv("P1", d, symmetric, None)
+    d = _identity_iv("P1", d, symmetric, None)
     x = list(sp.symbols(f"x1:{d + 1}", real=True))
     b = list(sp.symbols(f"b1:{d + 1}", real=True))
     a = list(sp.symbols(f"a1:{d + 1}", real=True))
@@ -432,7 +432,7 @@ def identity(
     sigmoid_moe.md §2 item 1 and 3, §3.4, §6.1 (sigma derivatives), §6.2 (P1-P4 with the
     symmetric variants), §6.3 (S1 both items, S3), §6.4 (GELU extended family) [MATH].
     """
-    _identity_iv(name, d, symmetric, mutation)
+    d = _identity_iv(name, d, symmetric, mutation)
     lhs, rhs = _build(name, d, symmetric, mutation)
     if mutation == "scale_rhs":
         rhs = 2 * rhs

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from theory.core._validate import check_choice, check_int
 from theory.moe._rsystem import r_value
 
 __all__ = [
@@ -73,10 +74,8 @@ class ImpliedRate:
 
 
 def _implied_rate_iv(loss, specification, parameter, cell_size):
-    if loss not in _LOSSES:
-        raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
-    if specification not in _SPECS:
-        raise ValueError(f"specification must be one of {_SPECS}, got {specification!r}")
+    check_choice("loss", loss, _LOSSES)
+    check_choice("specification", specification, _SPECS)
     allowed = ("loss", "all")
     if loss == "D2" and specification == "over":
         allowed = ("loss", *_D2_SLOW, *_D2_SLOWER)
@@ -92,9 +91,8 @@ def _implied_rate_iv(loss, specification, parameter, cell_size):
         if not rv.exact:
             raise ValueError(f"cell_size must be 2 or 3: r2({cell_size}) is only known to be "
                              f">= {rv.value}, so the rate is only bounded, got {cell_size}")
-    elif cell_size is not None and (isinstance(cell_size, bool) or not isinstance(cell_size, int)
-                                    or cell_size < 1):
-        raise ValueError(f"cell_size must be None or an integer >= 1, got {cell_size!r}")
+    elif cell_size is not None:
+        check_int("cell_size", cell_size, low=1)
     if specification == "exact" and cell_size not in (None, 1):
         raise ValueError(f"cell_size must be 1 (or None) for an exactly specified cell, got "
                          f"{cell_size}")

@@ -27,7 +27,7 @@ from typing import Any
 
 import sympy as sp
 
-from theory.core._validate import check_int
+from theory.core._validate import check_choice, check_int
 
 __all__ = [
     "RValue",
@@ -347,8 +347,7 @@ def r_value(kind: str, m: int) -> RValue:
     2 and 3].  Checked here: r1(2) = 4 exactly (:func:`r1_two_atoms`); r1(3) > 5 (witness of
     :func:`r1_witness`); r1(3) <= 6 is not checked.
     """
-    if kind not in ("r1", "r2"):
-        raise ValueError(f"kind must be 'r1' or 'r2', got {kind!r}")
+    check_choice("kind", kind, ("r1", "r2"))
     m = check_int("m", m, low=2)
     if m == 2:
         here = ("exact: r1(2) = 4 (witness + Sturm)" if kind == "r1"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from theory.core._validate import check_int
+
 __all__ = ["logit", "sigma", "sigma_derivative"]
 
 
@@ -60,14 +62,9 @@ def sigma_derivative(z: sp.Expr, order: int = 1) -> sp.Expr:
     sigmoid_moe.md §6.1 [MATH]; the closed forms are verified by
     ``verify_identity("sigma_prime")`` and ``verify_identity("sigma_second")``.
     """
-    _order_iv(order)
+    order = check_int("order", order, low=0)
     t = sp.Dummy("t", real=True)
     return sp.diff(sigma(t), t, order).subs(t, sp.sympify(z))
-
-
-def _order_iv(order: int) -> None:
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise ValueError(f"order must be an integer >= 0, got {order!r}")
 
 
 def logit(p: sp.Expr) -> sp.Expr:

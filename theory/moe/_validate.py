@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.core._validate import check_int, check_real
+from theory.core._validate import check_array, check_int, check_real
 
 __all__ = ["check_over_specification", "check_sigmoid_truth", "check_symmetric_gate"]
 
@@ -54,16 +54,6 @@ def check_over_specification(k: int, k_star: int) -> str:
     return "exact" if k == k_star else "over"
 
 
-def _array_iv(name: str, arr) -> np.ndarray:
-    try:
-        a = np.ascontiguousarray(arr, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real array, got {arr!r}") from None
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite, got non-finite entries")
-    return a
-
-
 def check_symmetric_gate(A, *, atol: float = 0.0) -> np.ndarray:
     """Require a symmetric gate matrix ``A`` (the identifiable parametrisation).
 
@@ -89,7 +79,7 @@ def check_symmetric_gate(A, *, atol: float = 0.0) -> np.ndarray:
     -----
     sigmoid_moe.md §2 item 1 [MATH]: ``x^T A x`` depends only on ``sym(A) = (A + A^T)/2``.
     """
-    a = _array_iv("A", A)
+    a = check_array("A", A)
     atol = check_real("atol", atol, low=0.0)
     if a.ndim not in (2, 3) or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"A must have shape (d, d) or (k, d, d), got {a.shape}")
@@ -135,15 +125,12 @@ def check_sigmoid_truth(A, b=None, c=None, *, atol: float = 0.0) -> None:
     k, d, _ = a.shape
     if c is None:
         raise ValueError("c must be given (the intercepts of the true gates), got None")
-    cc = _array_iv("c", c).reshape(-1)
+    cc = check_array("c", c).reshape(-1)
     if cc.shape != (k,):
         raise ValueError(f"c must have shape ({k},), got {np.shape(c)}")
     parts = [a.reshape(k, -1)]
     if b is not None:
-        bb = _array_iv("b", b)
-        if bb.shape != (k, d):
-            raise ValueError(f"b must have shape ({k}, {d}), got {bb.shape}")
-        parts.append(bb)
+        parts.append(check_array("b", b, shape=(k, d)))
     parts.append(cc[:, None])
     g = np.concatenate(parts, axis=1)
     for j in range(k):

@@ -15,7 +15,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from theory.pa._steps import _common_iv, _count, _real
+from theory.core._validate import check_int, check_real
+from theory.pa._steps import _common_iv
 
 __all__ = [
     "attention_stats_noiseless",
@@ -67,11 +68,8 @@ def noiseless_attention_from_definition(T: int, K: int) -> tuple[sp.Expr, sp.Exp
     -----
     Generic definition for prompt_attention.md §7 items 1-2 [MATH].
     """
-    T = _count("T", T)
-    if T > 64:
-        raise ValueError(f"T must be <= 64, got {T}")
-    if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= T:
-        raise ValueError(f"K must be an integer in [1, T={T}], got {K!r}")
+    T = check_int("T", T, low=1, high=64)
+    K = check_int("K", K, low=1, high=T)
     scores = [_C] * K + [sp.Integer(0)] * (T - K)
     den = sum(sp.exp(z) for z in scores)
     s = [sp.exp(z) / den for z in scores]
@@ -170,9 +168,7 @@ def relevance_threshold(zeta: float) -> float:
     >>> round(relevance_threshold(0.2), 6)
     1.386294
     """
-    zeta = _real("zeta", zeta, low=0.0, low_open=True, high=1.0)
-    if zeta == 1.0:
-        raise ValueError("zeta must lie in (0, 1), got 1.0")
+    zeta = check_real("zeta", zeta, low=0.0, high=1.0, low_open=True, high_open=True)
     return math.log((1.0 - zeta) / zeta)
 
 
@@ -207,7 +203,7 @@ def attention_stats_noiseless(zeta: float, c: float, T: int) -> tuple[float, flo
     if zeta * T < 1.0 - 1e-12:
         raise ValueError(f"zeta * T must be >= 1 (at least one relevant token), "
                          f"got zeta={zeta}, T={T}")
-    c = _real("c", c)
+    c = check_real("c", c)
     if c >= 0:
         e = math.exp(-c)  # divide numerator and denominator by e^c (e^{2c} for Tb2)
         a = zeta / (zeta + (1.0 - zeta) * e)
@@ -222,8 +218,8 @@ def attention_stats_noiseless(zeta: float, c: float, T: int) -> tuple[float, flo
 def _snr_iv(zeta: float, q_norm: float, w_norm: float, sigma: float, T: int
             ) -> tuple[float, float, float, float, int]:
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    q_norm = _real("q_norm", q_norm, low=0.0)
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    q_norm = check_real("q_norm", q_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     return zeta, q_norm, w_norm, sigma, T
 
 
@@ -250,7 +246,7 @@ def snr_heuristic(gamma: float, *, zeta: float, q_norm: float, w_norm: float, si
     ``Gamma = 0`` it is ``zeta sqrt(T) ||w*|| / sigma``, the uniform-pooling SNR of §8.2.
     """
     zeta, q_norm, w_norm, sigma, T = _snr_iv(zeta, q_norm, w_norm, sigma, T)
-    gamma = _real("gamma", gamma, low=0.0)
+    gamma = check_real("gamma", gamma, low=0.0)
     c = gamma * q_norm
     # log form: c - log sqrt(zeta e^{2c} + 1 - zeta) is evaluated without overflow
     log_den = 0.5 * (2 * c + math.log(zeta + (1 - zeta) * math.exp(-2 * c)))
@@ -292,9 +288,8 @@ def snr_heuristic_maximiser(*, zeta: float, q_norm: float, sigma: float,
     0.499492
     """
     zeta, sigma, _ = _common_iv(zeta, sigma, 1)
-    q_norm = _real("q_norm", q_norm, low=0.0)
-    if not isinstance(dps, int) or dps < 15:
-        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    q_norm = check_real("q_norm", q_norm, low=0.0)
+    dps = check_int("dps", dps, low=15)
     if zeta == 1.0 or q_norm == 0.0:
         return 0.0
     with mpmath.workdps(dps):
@@ -339,18 +334,14 @@ def attention_stats_noisy_expectations(gamma: float, *, K: int, T: int, q_norm: 
     tensor Gauss-Hermite rule (softmax with max-subtraction).  A reference for the Monte
     Carlo samplers at small ``T``; for ``T = 20`` use Monte Carlo.
     """
-    gamma = _real("gamma", gamma, low=0.0)
-    T = _count("T", T)
-    if T > 5:
-        raise ValueError(f"T must be <= 5 for the tensor rule, got {T}")
-    if isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= T:
-        raise ValueError(f"K must be an integer in [1, T={T}], got {K!r}")
-    q_norm = _real("q_norm", q_norm, low=0.0)
-    sigma = _real("sigma", sigma, low=0.0, low_open=True)
+    gamma = check_real("gamma", gamma, low=0.0)
+    T = check_int("T", T, low=1, high=5)  # the tensor rule has nodes**T points
+    K = check_int("K", K, low=1, high=T)
+    q_norm = check_real("q_norm", q_norm, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     if nodes is None:
         nodes = min(60, int(2e6 ** (1.0 / T)))
-    if isinstance(nodes, bool) or not isinstance(nodes, int) or not 2 <= nodes <= 400:
-        raise ValueError(f"nodes must be an integer in [2, 400], got {nodes!r}")
+    nodes = check_int("nodes", nodes, low=2, high=400)
     if nodes**T > 5_000_000:
         raise ValueError(f"nodes**T must be <= 5e6, got {nodes}**{T}")
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
@@ -371,7 +362,7 @@ def attention_stats_noisy_expectations(gamma: float, *, K: int, T: int, q_norm: 
     wt = weight.ravel()
     out = {"mean_a": float(wt @ a), "mean_b2": float(wt @ b2)}
     if w_norm is not None:
-        w_norm = _real("w_norm", w_norm, low=0.0)
+        w_norm = check_real("w_norm", w_norm, low=0.0)
         arg = a * w_norm / (sigma * np.sqrt(b2)) / math.sqrt(2.0)
         q = 0.5 * np.fromiter((math.erfc(v) for v in arg), np.float64, arg.size)
         out["oracle_error"] = float(wt @ q)

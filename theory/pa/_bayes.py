@@ -19,7 +19,7 @@ import numpy as np
 import sympy as sp
 from sympy.polys.specialpolys import symmetric_poly
 
-from theory.pa._steps import _count, _real
+from theory.core._validate import check_array, check_choice, check_int, check_real, check_vector
 
 __all__ = [
     "bayes_log_likelihood_ratio",
@@ -52,11 +52,8 @@ def elementary_symmetric_sym(T: int, K: int) -> tuple[tuple[sp.Symbol, ...], sp.
     -----
     prompt_attention.md §8.5 and §11 [MATH].
     """
-    T = _count("T", T)
-    if T > 12:
-        raise ValueError(f"T must be <= 12 for the symbolic e_K, got {T}")
-    if isinstance(K, bool) or not isinstance(K, int) or not 0 <= K <= T:
-        raise ValueError(f"K must be an integer in [0, T={T}], got {K!r}")
+    T = check_int("T", T, low=1, high=12)
+    K = check_int("K", K, low=0, high=T)
     pis = sp.symbols(f"pi0:{T}", positive=True)
     by_subsets = sp.Add(*(sp.Mul(*c) for c in itertools.combinations(pis, K)))
     by_sympy = sp.Integer(1) if K == 0 else symmetric_poly(K, *pis)
@@ -69,10 +66,7 @@ def _log_pi_iv(log_pi: Any, K: Any) -> tuple[list[float], int]:
         raise ValueError("log_pi must contain at least one value")
     if any(math.isnan(v) or v == math.inf for v in vals):
         raise ValueError("log_pi must not contain NaN or +inf")
-    T = len(vals)
-    if isinstance(K, bool) or not isinstance(K, int | np.integer) or not 0 <= K <= T:
-        raise ValueError(f"K must be an integer in [0, T={T}], got {K!r}")
-    return vals, int(K)
+    return vals, check_int("K", K, low=0, high=len(vals))
 
 
 def _logaddexp(a: float, b: float) -> float:
@@ -115,8 +109,7 @@ def log_elementary_symmetric(log_pi: Any, K: int, *, dps: int | None = None) -> 
     """
     vals, K = _log_pi_iv(log_pi, K)
     if dps is not None:
-        if not isinstance(dps, int) or dps < 15:
-            raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+        dps = check_int("dps", dps, low=15)
         with mpmath.workdps(dps):
             E = [mpmath.mpf(0)] + [mpmath.mpf("-inf")] * K
             for t, lp in enumerate(vals):
@@ -160,8 +153,7 @@ def log_elementary_symmetric_bruteforce(log_pi: Any, K: int, *, dps: int = 30) -
     vals, K = _log_pi_iv(log_pi, K)
     if len(vals) > 20:
         raise ValueError(f"log_pi must have at most 20 entries, got {len(vals)}")
-    if not isinstance(dps, int) or dps < 15:
-        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    dps = check_int("dps", dps, low=15)
     with mpmath.workdps(dps):
         total = mpmath.fsum(mpmath.exp(mpmath.fsum(mpmath.mpf(vals[i]) for i in c))
                             for c in itertools.combinations(range(len(vals)), K))
@@ -202,23 +194,15 @@ def bayes_log_likelihood_ratio(X: Any, q_star: Any, w_star: Any, *, sigma: float
     ``"binomial"``, ``sum_t log(1 - zeta + zeta rho_t^y)`` with
     ``log rho_t^y = log pi_t^y - ||m_y - mu||^2 / (2 sigma^2)``.
     """
-    Xa = np.asarray(X, dtype=np.float64)
-    if Xa.ndim != 2 or not np.all(np.isfinite(Xa)):
-        raise ValueError(f"X must be a finite 2-D array (T, d), got shape {Xa.shape}")
+    Xa = check_array("X", X, ndim=2)
     T, d = Xa.shape
-    q = np.asarray(q_star, dtype=np.float64).ravel()
-    w = np.asarray(w_star, dtype=np.float64).ravel()
-    mu = np.zeros(d) if mu_irr is None else np.asarray(mu_irr, dtype=np.float64).ravel()
-    for name, v in (("q_star", q), ("w_star", w), ("mu_irr", mu)):
-        if v.size != d or not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} must be finite with length d = {d}, got size {v.size}")
-    sigma = _real("sigma", sigma, low=0.0, low_open=True)
-    zeta = _real("zeta", zeta, low=0.0, low_open=True, high=1.0)
-    p = _real("label_prior", label_prior, low=0.0, low_open=True)
-    if p >= 1.0:
-        raise ValueError(f"label_prior must lie in (0, 1), got {label_prior}")
-    if relevant_count not in ("fixed", "binomial"):
-        raise ValueError(f"relevant_count must be 'fixed' or 'binomial', got {relevant_count!r}")
+    q = check_vector("q_star", q_star, dim=d)
+    w = check_vector("w_star", w_star, dim=d)
+    mu = np.zeros(d) if mu_irr is None else check_vector("mu_irr", mu_irr, dim=d)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    zeta = check_real("zeta", zeta, low=0.0, low_open=True, high=1.0)
+    p = check_real("label_prior", label_prior, low=0.0, high=1.0, low_open=True, high_open=True)
+    check_choice("relevant_count", relevant_count, ("fixed", "binomial"))
     K = round(zeta * T)
     if relevant_count == "fixed" and abs(zeta * T - K) > 1e-9 * max(1.0, zeta * T):
         raise ValueError(f"zeta * T must be an integer for relevant_count='fixed', "

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from theory.pa._steps import _count, _real
+from theory.core._validate import check_choice, check_int, check_real, check_vector
 
 __all__ = [
     "construction_f_pa",
@@ -45,15 +45,12 @@ def construction_tokens(y: int, q_star: Any, w_star: Any) -> Any:
     -----
     prompt_attention.md §10.1 [MATH] (Variant C).
     """
-    if y not in (1, -1):
-        raise ValueError(f"y must be +1 or -1, got {y!r}")
+    check_choice("y", y, (1, -1))
     if isinstance(q_star, sp.MatrixBase):
         rows = [q_star + y * w_star, -q_star + y * w_star, -2 * y * w_star]
         return sp.Matrix.vstack(*(r.T for r in rows))
-    q = np.asarray(q_star, dtype=np.float64).ravel()
-    w = np.asarray(w_star, dtype=np.float64).ravel()
-    if q.shape != w.shape or not (np.all(np.isfinite(q)) and np.all(np.isfinite(w))):
-        raise ValueError("q_star and w_star must be finite and of equal length")
+    q = check_vector("q_star", q_star)
+    w = check_vector("w_star", w_star, dim=q.size)
     return np.stack([q + y * w, -q + y * w, -2.0 * y * w])
 
 
@@ -70,10 +67,9 @@ def construction_f_pa(y: int, c: float, *, w_norm: float) -> float:
     >>> construction_f_pa(1, 0.0, w_norm=1.0)
     0.0
     """
-    if y not in (1, -1):
-        raise ValueError(f"y must be +1 or -1, got {y!r}")
-    c = abs(_real("c", c))
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    check_choice("y", y, (1, -1))
+    c = abs(check_real("c", c))
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     if c > 700.0:
         ratio = 1.0 - 3.0 / (2.0 * math.cosh(min(c, 709.0)) + 1.0)
     else:
@@ -106,9 +102,7 @@ def construction_identities(d: int = 3) -> dict[str, sp.Expr | sp.Matrix]:
     through ``X^T X``, so ``gram_label_difference = 0`` proves that LIN is exactly at
     chance; ``sum_tokens = 0`` does the same for uniform pooling.
     """
-    d = _count("d", d, 2)
-    if d > 4:
-        raise ValueError(f"d must lie in [2, 4], got {d}")
+    d = check_int("d", d, low=2, high=4)
     q = sp.Matrix(sp.symbols(f"q0:{d}", real=True))
     a = sp.Matrix(sp.symbols(f"a0:{d}", real=True))
     w = ((q.T * q)[0, 0] * sp.eye(d) - q * q.T) * a

@@ -16,8 +16,9 @@ import mpmath
 import numpy as np
 
 from theory.core import gaussian_tail
+from theory.core._validate import check_choice, check_int, check_real
 from theory.pa._attention import attention_stats_noiseless
-from theory.pa._steps import _common_iv, _count, _real
+from theory.pa._steps import _common_iv
 
 __all__ = [
     "mean_difference_conditional_error",
@@ -53,10 +54,10 @@ def oracle_pa_error(a: float, b: float, *, w_norm: float, sigma: float) -> float
     prompt_attention.md §8.1-8.2 [MATH] (⊥, ``mu_irr`` in ``span{u}``); average over the
     law of ``(a, b)`` for ``error(Gamma)``.
     """
-    a = _real("a", a, low=0.0, high=1.0)
-    b = _real("b", b, low=0.0, low_open=True, high=1.0)
-    w_norm = _real("w_norm", w_norm, low=0.0)
-    sigma = _real("sigma", sigma, low=0.0, low_open=True)
+    a = check_real("a", a, low=0.0, high=1.0)
+    b = check_real("b", b, low=0.0, low_open=True, high=1.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
     return gaussian_tail(a * w_norm / (sigma * b))
 
 
@@ -73,7 +74,7 @@ def oracle_error_uniform(zeta: float, T: int, *, w_norm: float, sigma: float) ->
     0.158655
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     return gaussian_tail(zeta * math.sqrt(T) * w_norm / sigma)
 
 
@@ -85,7 +86,7 @@ def oracle_error_perfect(zeta: float, T: int, *, w_norm: float, sigma: float) ->
     prompt_attention.md §8.2 and §8.5 [MATH]; left end of the ordering chain.
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
-    w_norm = _real("w_norm", w_norm, low=0.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
     return gaussian_tail(math.sqrt(zeta * T) * w_norm / sigma)
 
 
@@ -97,8 +98,8 @@ def oracle_error_noiseless(gamma: float, *, zeta: float, T: int, q_norm: float,
     -----
     prompt_attention.md §7 item 2 and §8.2 [MATH], ``c = Gamma ||q*||`` (``mu_irr`` ⟂ u).
     """
-    gamma = _real("gamma", gamma, low=0.0)
-    q_norm = _real("q_norm", q_norm, low=0.0)
+    gamma = check_real("gamma", gamma, low=0.0)
+    q_norm = check_real("q_norm", q_norm, low=0.0)
     a, b = attention_stats_noiseless(zeta, gamma * q_norm, T)
     return oracle_pa_error(a, b, w_norm=w_norm, sigma=sigma)
 
@@ -260,16 +261,15 @@ _POLAR_MAX_R = 10.0
 
 def _md_iv(r_test: float, r_train: float, dof: float, method: str, nodes: tuple[int, int],
            dps: int) -> tuple[float, float, float]:
-    r_test = _real("r_test", r_test, low=0.0)
-    r_train = _real("r_train", r_train)
-    dof = _real("dof", dof, low=0.0, low_open=True)
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if (not isinstance(nodes, tuple) or len(nodes) != 2
-            or not all(isinstance(k, int) and 8 <= k <= 2000 for k in nodes)):
+    r_test = check_real("r_test", r_test, low=0.0)
+    r_train = check_real("r_train", r_train)
+    dof = check_real("dof", dof, low=0.0, low_open=True)
+    check_choice("method", method, _METHODS)
+    if not isinstance(nodes, tuple) or len(nodes) != 2:
         raise ValueError(f"nodes must be a pair of integers in [8, 2000], got {nodes!r}")
-    if not isinstance(dps, int) or dps < 15:
-        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    for i, k in enumerate(nodes):
+        check_int(f"nodes[{i}]", k, low=8, high=2000)
+    check_int("dps", dps, low=15)
     return r_test, r_train, dof
 
 
@@ -361,8 +361,8 @@ def mean_difference_error(r: float, n: int, dof: float, *, method: str = "gauss"
     >>> abs(e1 - e2) < 1e-8, round(e1, 4)
     (True, 0.2423)
     """
-    n = _count("n", n)
-    r = _real("r", r, low=0.0)
+    n = check_int("n", n, low=1)
+    r = check_real("r", r, low=0.0)
     return mean_difference_conditional_error(r, r * math.sqrt(n), dof, method=method,
                                              nodes=nodes, dps=dps)
 
@@ -391,13 +391,13 @@ def mean_difference_limit_error(a: float, b: float, *, mean_a: float, mean_b2: f
     -----
     prompt_attention.md §8.3 [MATH, limit d, n -> inf with d/n -> psi].
     """
-    a = _real("a", a, low=0.0, high=1.0)
-    b = _real("b", b, low=0.0, low_open=True, high=1.0)
-    mean_a = _real("mean_a", mean_a, low=0.0, high=1.0)
-    mean_b2 = _real("mean_b2", mean_b2, low=0.0, low_open=True, high=1.0)
-    w_norm = _real("w_norm", w_norm, low=0.0)
-    sigma = _real("sigma", sigma, low=0.0, low_open=True)
-    psi = _real("psi", psi, low=0.0)
+    a = check_real("a", a, low=0.0, high=1.0)
+    b = check_real("b", b, low=0.0, low_open=True, high=1.0)
+    mean_a = check_real("mean_a", mean_a, low=0.0, high=1.0)
+    mean_b2 = check_real("mean_b2", mean_b2, low=0.0, low_open=True, high=1.0)
+    w_norm = check_real("w_norm", w_norm, low=0.0)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    psi = check_real("psi", psi, low=0.0)
     den = sigma * b * math.sqrt(mean_a**2 * w_norm**2 + sigma**2 * mean_b2 * psi)
     if den == 0.0:
         return 0.5
@@ -413,8 +413,8 @@ def mean_difference_limit_error_deterministic(r: float, psi: float) -> float:
     ``E[a] = a``, ``E[b^2] = b^2``, ``r = a ||w*|| / (sigma b)``.  It is also the
     ``n -> inf``, ``dof / n -> psi`` limit of :func:`mean_difference_error`.
     """
-    r = _real("r", r, low=0.0)
-    psi = _real("psi", psi, low=0.0)
+    r = check_real("r", r, low=0.0)
+    psi = check_real("psi", psi, low=0.0)
     if r == 0.0:
         return 0.5
     return gaussian_tail(r * r / math.sqrt(r * r + psi))

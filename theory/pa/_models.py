@@ -29,6 +29,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from theory.core._validate import check_array, check_choice, check_int
+
 __all__ = [
     "SymbolicModel",
     "derivative_mp",
@@ -102,12 +104,10 @@ class SymbolicModel:
 
 
 def _size_iv(T: object, d: object) -> tuple[int, int]:
-    for name, value in (("T", T), ("d", d)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if T * d > 64:  # type: ignore[operator]
+    T, d = check_int("T", T, low=1), check_int("d", d, low=1)
+    if T * d > 64:
         raise ValueError(f"T*d must be <= 64 for symbolic models, got T={T}, d={d}")
-    return int(T), int(d)  # type: ignore[call-overload]
+    return T, d
 
 
 def _token_matrix(T: int, d: int) -> sp.Matrix:
@@ -125,11 +125,9 @@ def _softmax(z: sp.Matrix, shift: sp.Symbol) -> sp.Matrix:
 
 
 def _temperature(temperature: str, d: int) -> sp.Expr:
-    if temperature == "1":
+    if check_choice("temperature", temperature, ("1", "1/sqrt(d)")) == "1":
         return sp.Integer(1)
-    if temperature == "1/sqrt(d)":
-        return 1 / sp.sqrt(d)
-    raise ValueError(f"temperature must be '1' or '1/sqrt(d)', got {temperature!r}")
+    return 1 / sp.sqrt(d)
 
 
 def _prompt_tokens(X: sp.Matrix, q: sp.Matrix) -> sp.Matrix:
@@ -221,8 +219,7 @@ def lin_model(T: int, d: int, *, lin_scale: str = "1/T") -> SymbolicModel:
     """
     # Validate before the cache (2.0 == 2 would otherwise hit a cached entry).
     T, d = _size_iv(T, d)
-    if lin_scale not in ("1/T", "1"):
-        raise ValueError(f"lin_scale must be '1/T' or '1', got {lin_scale!r}")
+    check_choice("lin_scale", lin_scale, ("1/T", "1"))
     return _lin_model(T, d, lin_scale)
 
 
@@ -274,9 +271,7 @@ def sa_model(T: int, d: int, *, sa_pooling: str = "mean",
     ['W', 'q', 'w']
     """
     T, d = _size_iv(T, d)
-    if sa_pooling not in ("mean", "first", "sa_then_pa"):
-        raise ValueError(
-            f"sa_pooling must be 'mean', 'first' or 'sa_then_pa', got {sa_pooling!r}")
+    check_choice("sa_pooling", sa_pooling, ("mean", "first", "sa_then_pa"))
     tau = _temperature(temperature, d)
     if sa_pooling != "sa_then_pa" and tau != 1:
         raise ValueError(
@@ -330,8 +325,7 @@ def _name_iv(model: SymbolicModel, name: str, closed: bool) -> None:
         allowed = allowed + (f"grad_{first}_at_zero",)
         if model.kind == "SA":
             allowed = tuple(n for n in allowed if not n.startswith("hess"))
-    if name not in allowed:
-        raise ValueError(f"name must be one of {allowed}, got {name!r}")
+    check_choice("name", name, allowed)
 
 
 def model_derivative(model: SymbolicModel, name: str) -> sp.Matrix:
@@ -596,20 +590,14 @@ def verify_closed_form(model: SymbolicModel, name: str, *,
 
 
 def _coerce_numeric(model: SymbolicModel, X: object, values: dict[str, object]) -> list:
-    Xa = np.ascontiguousarray(X, dtype=np.float64)
-    if Xa.shape != (model.T, model.d):
-        raise ValueError(f"X must have shape ({model.T}, {model.d}), got {Xa.shape}")
-    out = [Xa]
+    out = [check_array("X", X, shape=(model.T, model.d))]
     for key, sym in model.params:
         if key not in values:
             raise ValueError(f"missing parameter {key!r} (model {model.kind})")
-        arr = np.ascontiguousarray(values[key], dtype=np.float64)
+        arr = check_array(key, values[key])
         if arr.size != len(sym):
             raise ValueError(f"{key} must have {len(sym)} entries, got {arr.size}")
         out.append(arr.reshape(sym.shape))
-    for a in out:
-        if not np.all(np.isfinite(a)):
-            raise ValueError("X and the parameters must be finite")
     extra = set(values) - {k for k, _ in model.params}
     if extra:
         raise ValueError(f"unknown parameters {sorted(extra)} for model {model.kind}")
@@ -671,10 +659,8 @@ def lambdify_model(model: SymbolicModel, expr: sp.Expr | sp.Matrix | None = None
         ``fn(X, **params)``, e.g. ``fn(X, q=q, w=w)`` or ``fn(X, W=W, w=w)``; numeric inputs
         are float arrays (or, for mpmath, anything ``mpmath.mpf`` accepts, as nested lists).
     """
-    if backend not in ("numpy", "mpmath"):
-        raise ValueError(f"backend must be 'numpy' or 'mpmath', got {backend!r}")
-    if not isinstance(dps, int) or dps < 15:
-        raise ValueError(f"dps must be an integer >= 15, got {dps!r}")
+    check_choice("backend", backend, ("numpy", "mpmath"))
+    dps = check_int("dps", dps, low=15)
     target = model.f if expr is None else expr
     syms = model.symbols
     is_matrix = isinstance(target, sp.MatrixBase)

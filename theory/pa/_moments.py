@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
+from theory.core._validate import check_choice, check_int, check_real, check_vector
+
 __all__ = [
     "PopulationMoments",
     "derive_population_moments",
@@ -67,24 +69,16 @@ def _closed_forms(zeta: Any, T: int, q: Any, w: Any, mu: Any, sigma: Any, eye: A
     return PopulationMoments(y_xbar, y_chat, chat, xbar_outer)
 
 
-def _moments_iv(zeta: float, T: int, sigma: float, relevant_count: str) -> None:
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T must be an integer >= 1, got {T!r}")
-    if not (isinstance(zeta, int | float) and 0.0 < zeta <= 1.0):
-        raise ValueError(f"zeta must lie in (0, 1], got {zeta!r}")
-    if not (isinstance(sigma, int | float) and math.isfinite(sigma) and sigma > 0.0):
-        raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
-    if relevant_count not in ("fixed", "binomial"):
-        raise ValueError(f"relevant_count must be 'fixed' or 'binomial', got {relevant_count!r}")
+def _moments_iv(zeta: Any, T: Any, sigma: Any, relevant_count: Any) -> tuple[float, int, float]:
+    T = check_int("T", T, low=1)
+    zeta = check_real("zeta", zeta, low=0.0, high=1.0, low_open=True)
+    sigma = check_real("sigma", sigma, low=0.0, low_open=True)
+    check_choice("relevant_count", relevant_count, ("fixed", "binomial"))
+    return zeta, T, sigma
 
 
 def _column(name: str, v: Any, d: int | None) -> np.ndarray:
-    arr = np.asarray(v, dtype=np.float64).reshape(-1, 1)
-    if d is not None and arr.shape[0] != d:
-        raise ValueError(f"{name} must have length {d}, got {arr.shape[0]}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    return arr
+    return check_vector(name, v, dim=d)[:, None]
 
 
 def population_moments(zeta: float, q_star: Any, w_star: Any, mu_irr: Any = None, *,
@@ -130,12 +124,12 @@ def population_moments(zeta: float, q_star: Any, w_star: Any, mu_irr: Any = None
     >>> m.y_chat.round(3).tolist()
     [[0.0, 0.5], [0.5, 0.0]]
     """
-    _moments_iv(zeta, T, sigma, relevant_count)
+    zeta, T, sigma = _moments_iv(zeta, T, sigma, relevant_count)
     q = _column("q_star", q_star, None)
     d = q.shape[0]
     w = _column("w_star", w_star, d)
     mu = np.zeros((d, 1)) if mu_irr is None else _column("mu_irr", mu_irr, d)
-    out = _closed_forms(float(zeta), T, q, w, mu, float(sigma), np.eye(d), relevant_count)
+    out = _closed_forms(zeta, T, q, w, mu, sigma, np.eye(d), relevant_count)
     return PopulationMoments(out.y_xbar.ravel(), *out[1:])
 
 
@@ -177,19 +171,13 @@ def _symbols(d: int) -> dict[str, Any]:
     }
 
 
-def _derive_iv(T: int, d: int, K: int | None, relevant_count: str) -> None:
-    for name, v in (("T", T), ("d", d)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+def _derive_iv(T: Any, d: Any, K: Any, relevant_count: Any) -> tuple[int, int, int | None]:
+    T, d = check_int("T", T, low=1), check_int("d", d, low=1)
     if T * d > 16:
         raise ValueError(f"T*d must be <= 16 for the symbolic derivation, got T={T}, d={d}")
-    if relevant_count not in ("fixed", "binomial"):
-        raise ValueError(f"relevant_count must be 'fixed' or 'binomial', got {relevant_count!r}")
-    if relevant_count == "fixed" and (
-        isinstance(K, bool) or not isinstance(K, int) or not 1 <= K <= T
-    ):
-        raise ValueError(f"K must be an integer in [1, T={T}] for relevant_count='fixed', "
-                         f"got {K!r}")
+    if check_choice("relevant_count", relevant_count, ("fixed", "binomial")) == "fixed":
+        K = check_int("K", K, low=1, high=T)
+    return T, d, K
 
 
 def derive_population_moments(T: int, d: int, *, K: int | None = None,
@@ -221,7 +209,7 @@ def derive_population_moments(T: int, d: int, *, K: int | None = None,
     prompt_attention.md §6.1 [MATH]; moments substituted: ``E[y] = 0``, ``E[y^2] = 1``
     (``y`` Rademacher), ``z`` entries i.i.d. ``N(0, 1)`` (all moments).
     """
-    _derive_iv(T, d, K, relevant_count)
+    T, d, K = _derive_iv(T, d, K, relevant_count)
     sy = _symbols(d)
     q, w, mu, sigma = sy["q_star"], sy["w_star"], sy["mu_irr"], sy["sigma"]
     y = sp.Symbol("y", real=True)

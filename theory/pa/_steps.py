@@ -44,20 +44,6 @@ __all__ = [
 LABEL_LAWS = ("rademacher", "balanced")
 
 
-# ``_real`` and ``_count`` are the names theory.pa's other modules (_attention, _bayes,
-# _construction, _errors) import; they are the layer's primitives under the old names.
-_real = check_real
-
-
-def _count(name: str, v: Any, low: int = 1) -> int:
-    return check_int(name, v, low=low)
-
-
-def _vec(name: str, v: Any, d: int | None = None) -> np.ndarray:
-    # array_like of any shape is flattened and an empty vector is allowed, as before
-    return check_vector(name, np.ravel(v), dim=d, min_len=0)
-
-
 def _common_iv(zeta: Any, sigma: Any, T: Any) -> tuple[float, float, int]:
     return (check_real("zeta", zeta, low=0.0, low_open=True, high=1.0),
             check_real("sigma", sigma, low=0.0, low_open=True), check_int("T", T, low=1))
@@ -98,9 +84,9 @@ def head_step_moments(zeta: float, q_star: Any, w_star: Any, mu_irr: Any = None,
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
     n = check_int("n", n, low=1)
-    q = _vec("q_star", q_star)
-    w = _vec("w_star", w_star, q.size)
-    mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
+    q = check_vector("q_star", q_star)
+    w = check_vector("w_star", w_star, dim=q.size)
+    mu = np.zeros_like(q) if mu_irr is None else check_vector("mu_irr", mu_irr, dim=q.size)
     drift = zeta * q + (1.0 - zeta) * mu
     return zeta * w, drift**2 / n + sigma**2 / (n * T)
 
@@ -171,9 +157,7 @@ def head_step_n_star(c: float, *, zeta: float, w_norm: float, sigma: float, d: i
     prompt_attention.md §12 claim C14 [MATH for the leading-order formula; as the paper's
     bound INFERRED]; inverse of :func:`head_step_cos` with ``balanced=True``.
     """
-    c = check_real("c", c, low=0.0, low_open=True)
-    if c >= 1.0:
-        raise ValueError(f"c must lie in (0, 1), got {c}")
+    c = check_real("c", c, low=0.0, high=1.0, low_open=True, high_open=True)
     zeta, sigma, T = _common_iv(zeta, sigma, T)
     w_norm = check_real("w_norm", w_norm, low=0.0, low_open=True)
     d = check_int("d", d, low=1)
@@ -184,13 +168,11 @@ def head_step_n_star(c: float, *, zeta: float, w_norm: float, sigma: float, d: i
 
 
 def _kappa_var_factor(zeta: float, T: int | None, relevant_count: str) -> float:
-    if relevant_count == "fixed":
+    if check_choice("relevant_count", relevant_count, ("fixed", "binomial")) == "fixed":
         return zeta * (1.0 - zeta)
-    if relevant_count == "binomial":
-        if T is None:
-            raise ValueError("T must be given when relevant_count='binomial', got None")
-        return zeta * (1.0 - zeta) * (1.0 - 1.0 / check_int("T", T, low=1))
-    raise ValueError(f"relevant_count must be 'fixed' or 'binomial', got {relevant_count!r}")
+    if T is None:
+        raise ValueError("T must be given when relevant_count='binomial', got None")
+    return zeta * (1.0 - zeta) * (1.0 - 1.0 / check_int("T", T, low=1))
 
 
 def prompt_gradient_mean(zeta: float, q_star: Any, w_star: Any, w: Any, mu_irr: Any = None,
@@ -224,10 +206,10 @@ def prompt_gradient_mean(zeta: float, q_star: Any, w_star: Any, w: Any, mu_irr: 
     """
     zeta = check_real("zeta", zeta, low=0.0, low_open=True, high=1.0)
     F = _kappa_var_factor(zeta, T, relevant_count)
-    q = _vec("q_star", q_star)
-    ws = _vec("w_star", w_star, q.size)
-    wv = _vec("w", w, q.size)
-    mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
+    q = check_vector("q_star", q_star)
+    ws = check_vector("w_star", w_star, dim=q.size)
+    wv = check_vector("w", w, dim=q.size)
+    mu = np.zeros_like(q) if mu_irr is None else check_vector("mu_irr", mu_irr, dim=q.size)
     a = q - mu
     return F * (a * float(ws @ wv) + ws * float(a @ wv))
 
@@ -263,10 +245,10 @@ def prompt_gradient_noise_variance(zeta: float, q_star: Any, w_star: Any, w: Any
     """
     zeta, sigma, T = _common_iv(zeta, sigma, T)
     n = check_int("n", n, low=1)
-    q = _vec("q_star", q_star)
-    ws = _vec("w_star", w_star, q.size)
-    wv = _vec("w", w, q.size)
-    mu = np.zeros_like(q) if mu_irr is None else _vec("mu_irr", mu_irr, q.size)
+    q = check_vector("q_star", q_star)
+    ws = check_vector("w_star", w_star, dim=q.size)
+    wv = check_vector("w", w, dim=q.size)
+    mu = np.zeros_like(q) if mu_irr is None else check_vector("mu_irr", mu_irr, dim=q.size)
     a = q - mu
     inner = sigma**2 * float(wv @ wv) * (1.0 - 1.0 / T) + zeta * (1.0 - zeta) * (
         float(a @ wv) ** 2 + float(ws @ wv) ** 2)
@@ -470,9 +452,7 @@ def prompt_step_n_star(c: float, *, zeta: float, q_norm: float, w_norm: float, s
     prompt_attention.md §12 claim C14, prompt side (§6.3 item 3) [MATH leading order;
     as the paper's bound INFERRED]; ``labels`` as in :func:`prompt_gradient_trace_cov`.
     """
-    c = check_real("c", c, low=0.0, low_open=True)
-    if c >= 1.0:
-        raise ValueError(f"c must lie in (0, 1), got {c}")
+    c = check_real("c", c, low=0.0, high=1.0, low_open=True, high_open=True)
     S = prompt_gradient_signal(zeta, q_norm=q_norm, w_norm=w_norm)
     if S == 0.0:
         raise ValueError("zeta (1 - zeta) ||q*|| ||w*||^2 must be > 0 for n* to exist")
