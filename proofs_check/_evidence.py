@@ -495,7 +495,9 @@ class OrderEvidence(Evidence):
         if self.sense not in _SENSES:
             raise ValueError(f"sense must be one of {tuple(_SENSES)}, got {self.sense!r}")
         self.samples = check_samples(self.samples)
-        self.predicted = float(self.boundary)
+        self.boundary = check_finite(self.boundary, "boundary")
+        self.strict_level = check_level(self.strict_level, "strict_level")
+        self.predicted = self.boundary
         self.estimate = float(self.samples.mean())
         sign, strict = _SENSES[self.sense]
         self.method = f"one-sided t: mean {self.sense} {self.boundary:.6g}"
@@ -541,10 +543,12 @@ class WelchEvidence(Evidence):
     method: str = "Welch t"
 
     def __post_init__(self) -> None:
-        xs = [check_samples(s) for s in self.samples]
+        xs = [check_samples(s, f"samples[{j}]") for j, s in enumerate(self.samples)]
         c = np.asarray(self.coefficients, dtype=np.float64)
-        if c.shape != (len(xs),):
-            raise ValueError("one coefficient per sample is required")
+        if c.shape != (len(xs),) or not np.all(np.isfinite(c)):
+            raise ValueError(f"coefficients must be {len(xs)} finite numbers (one per sample), "
+                             f"got {self.coefficients!r}")
+        self.predicted = check_finite(self.predicted, "predicted")
         v = np.array([x.var(ddof=1) / x.shape[0] for x in xs])
         self.estimate = float(sum(cj * x.mean() for cj, x in zip(c, xs, strict=True)))
         self._se = float(math.sqrt((c**2 * v).sum()))

@@ -10,8 +10,11 @@ from proofs_check import (
     CompositeEvidence,
     ExactEvidence,
     MeanEvidence,
+    OrderEvidence,
     ProportionEvidence,
     RateEvidence,
+    RetryKSEvidence,
+    WelchEvidence,
     float_tolerance,
     holm,
     loglog_slope,
@@ -107,7 +110,7 @@ def test_band_rule_results_show_the_band_and_its_own_interval(composite):
 
 
 def test_one_sided_results_say_their_relation():
-    from proofs_check import OrderEvidence, run_claims
+    from proofs_check import run_claims
 
     ev = OrderEvidence(np.array([-0.2, -0.1, -0.15, -0.12]), "<", 0.0, strict_level=0.9)
     claim = Claim(id="demo.order", title="t", evidence=("MATH",),
@@ -248,3 +251,28 @@ def test_composite_headline_shows_the_disagreeing_part_before_an_undecided_one()
         "wrong": ExactEvidence(0.0, 1.0, 1e-12),
     })
     assert comp.headline == "wrong" and comp.decide() == "disagrees"
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: OrderEvidence(np.ones(5), "=<"), "sense must be one of"),
+    (lambda: OrderEvidence(np.ones(5), "<=", boundary=float("nan")), "boundary"),
+    (lambda: OrderEvidence(np.ones(5), "<", strict_level=1.0), "strict_level"),
+    (lambda: OrderEvidence(np.ones(1), "<="), "at least 2"),
+    (lambda: WelchEvidence([np.ones(3), np.ones(3)], (1.0,), 0.0), "coefficients must be 2"),
+    (lambda: WelchEvidence([np.ones(3), np.ones(3)], (1.0, np.inf), 0.0), "coefficients"),
+    (lambda: WelchEvidence([np.ones(3), [1.0, np.nan]], (1.0, -1.0), 0.0), r"samples\[1\]"),
+    (lambda: WelchEvidence([np.ones(3)], (1.0,), float("inf")), "predicted"),
+    (lambda: RetryKSEvidence(np.zeros(10), None, threshold=0.0), "threshold"),
+])
+def test_test_forms_reject_bad_input_naming_the_parameter(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_retry_ks_needs_its_retry_sample_only_when_the_first_test_fails():
+    rng = np.random.default_rng(3)
+    assert RetryKSEvidence(rng.normal(size=200), None).details["retried"] is False
+    with pytest.raises(ValueError, match="retry sample is required"):
+        RetryKSEvidence(np.linspace(5, 6, 200), None)
+    ev = RetryKSEvidence(np.linspace(5, 6, 200), rng.normal(size=200))
+    assert ev.details["retried"] and ev.pvalue() <= ev.threshold
