@@ -486,6 +486,18 @@ def _small_iv(T: Any, K: Any, d: Any, dmin: int) -> None:
         raise ValueError(f"T*d must be <= 12 for the exact derivation, got T={T}, d={d}")
 
 
+def _sym_nu(T: int, K: int) -> tuple[sp.Expr, Any]:
+    """``nu = (1/T) sum_t (v_t - v_bar)^2`` as an expression, and its expectation operator."""
+    _small_iv(T, K, 1, 1)
+    wn, sg = sp.symbols("w_norm sigma", positive=True)
+    y = sp.Symbol("y", real=True)
+    xi = sp.symbols(f"xi0:{T}", real=True)
+    v = [(y * wn if t < K else 0) + sg * xi[t] for t in range(T)]
+    vbar = sum(v) / T
+    nu = sum((vt - vbar) ** 2 for vt in v) / T
+    return nu, _expectation_operator(y, list(xi))
+
+
 def derive_nu_second_moment(T: int, K: int) -> sp.Expr:
     """``E[nu^2]`` derived from its definition by exact Gaussian moments (small ``T``).
 
@@ -506,14 +518,8 @@ def derive_nu_second_moment(T: int, K: int) -> sp.Expr:
     Generic definition behind :func:`nu_second_moment` (prompt_attention.md §6.3 item 3,
     [MATH]): ``nu = (1/T) sum_t (v_t - v_bar)^2``, ``v_t = y ||w*|| 1{t in R} + sigma xi_t``.
     """
-    _small_iv(T, K, 1, 1)
-    wn, sg = sp.symbols("w_norm sigma", positive=True)
-    y = sp.Symbol("y", real=True)
-    xi = sp.symbols(f"xi0:{T}", real=True)
-    v = [(y * wn if t < K else 0) + sg * xi[t] for t in range(T)]
-    vbar = sum(v) / T
-    nu = sum((vt - vbar) ** 2 for vt in v) / T
-    return sp.factor(_expectation_operator(y, list(xi))(nu**2))
+    nu, expect = _sym_nu(T, K)
+    return sp.factor(expect(nu**2))
 
 
 def derive_nu_variance(T: int, K: int) -> sp.Expr:
@@ -522,14 +528,7 @@ def derive_nu_variance(T: int, K: int) -> sp.Expr:
     Parameters and symbols as in :func:`derive_nu_second_moment`; the exact counterpart of
     :func:`nu_variance`.
     """
-    _small_iv(T, K, 1, 1)
-    wn, sg = sp.symbols("w_norm sigma", positive=True)
-    y = sp.Symbol("y", real=True)
-    xi = sp.symbols(f"xi0:{T}", real=True)
-    v = [(y * wn if t < K else 0) + sg * xi[t] for t in range(T)]
-    vbar = sum(v) / T
-    nu = sum((vt - vbar) ** 2 for vt in v) / T
-    expect = _expectation_operator(y, list(xi))
+    nu, expect = _sym_nu(T, K)
     return sp.factor(sp.expand(expect(nu**2) - expect(nu) ** 2))
 
 
