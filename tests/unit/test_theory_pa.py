@@ -604,3 +604,13 @@ def test_noisy_attention_quadrature_against_monte_carlo():
     assert zero["mean_b2"] == pytest.approx(0.25, rel=1e-14)
     with pytest.raises(ValueError, match="T"):
         pa.attention_stats_noisy_expectations(1.0, K=1, T=6, q_norm=qn, sigma=sg)
+
+
+def test_noiseless_attention_is_continuous_in_floating_point_at_zero():
+    """The two branches (c < 0, c >= 0) agree at c -> 0 to the last bit, so a(c) is monotone
+    there (hypothesis found a(-1e-76) one ulp above a(0) when they were grouped differently)."""
+    for T in range(2, 31):
+        for K in range(1, T):
+            at_zero = pa.attention_stats_noiseless(K / T, 0.0, T)
+            assert pa.attention_stats_noiseless(K / T, -1e-100, T) == at_zero
+            assert pa.attention_stats_noiseless(K / T, 1e-100, T) == at_zero

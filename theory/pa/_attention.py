@@ -209,9 +209,10 @@ def attention_stats_noiseless(zeta: float, c: float, T: int) -> tuple[float, flo
         a = zeta / (zeta + (1.0 - zeta) * e)
         tb2 = (zeta + (1.0 - zeta) * e * e) / (zeta + (1.0 - zeta) * e) ** 2
     else:
+        # grouped as in the c >= 0 branch, so that both give the same number as c -> 0
         e = math.exp(c)
-        a = zeta * e / (zeta * e + 1.0 - zeta)
-        tb2 = (zeta * e * e + 1.0 - zeta) / (zeta * e + 1.0 - zeta) ** 2
+        a = zeta * e / (zeta * e + (1.0 - zeta))
+        tb2 = (zeta * e * e + (1.0 - zeta)) / (zeta * e + (1.0 - zeta)) ** 2
     return a, math.sqrt(tb2 / T)
 
 
