@@ -238,12 +238,8 @@ def _lin_grads_batch(X, q, w, scale, f_out, gq_out, gw_out):
 
 
 @njit(cache=True, error_model="numpy")
-def _sa_core(X, W, w, r, P, gW, gw, want_grad):
-    """SA value ``r^T P X w`` with ``P = S_row(X W X^T)`` written into ``P`` (T x T).
-
-    If ``want_grad`` it also fills ``gW = sum_i r_i x_i (X^T J_i v)^T`` and
-    ``gw = X^T P^T r`` (§5 item 5).
-    """
+def _row_attention(X, W, P):
+    """``P = S_row(X W X^T)`` (T x T), written into ``P``: the self-attention weights."""
     T, d = X.shape
     XW = np.zeros((T, d))
     for t in range(T):
@@ -252,6 +248,44 @@ def _sa_core(X, W, w, r, P, gW, gw, want_grad):
             for j in range(d):
                 acc += X[t, j] * W[j, k]
             XW[t, k] = acc
+    for i in range(T):
+        for t in range(T):
+            acc = 0.0
+            for k in range(d):
+                acc += XW[i, k] * X[t, k]
+            P[i, t] = acc
+        _softmax_into(P[i], P[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _row_jvp_xt(X, p, z, jz, out):
+    """``out = X^T J z`` for one softmax row ``p`` (``J = diag(p) - p p^T``); ``jz`` is scratch.
+
+    Returns ``p^T z``.
+    """
+    T, d = X.shape
+    pz = 0.0
+    for t in range(T):
+        pz += p[t] * z[t]
+    for t in range(T):
+        jz[t] = p[t] * (z[t] - pz)
+    for b in range(d):
+        acc = 0.0
+        for t in range(T):
+            acc += X[t, b] * jz[t]
+        out[b] = acc
+    return pz
+
+
+@njit(cache=True, error_model="numpy")
+def _sa_core(X, W, w, r, P, gW, gw, want_grad):
+    """SA value ``r^T P X w`` with ``P = S_row(X W X^T)`` written into ``P`` (T x T).
+
+    If ``want_grad`` it also fills ``gW = sum_i r_i x_i (X^T J_i v)^T`` and
+    ``gw = X^T P^T r`` (§5 item 5).
+    """
+    T, d = X.shape
+    _row_attention(X, W, P)
     v = np.empty(T)
     for t in range(T):
         acc = 0.0
@@ -260,12 +294,6 @@ def _sa_core(X, W, w, r, P, gW, gw, want_grad):
         v[t] = acc
     f = 0.0
     for i in range(T):
-        for t in range(T):
-            acc = 0.0
-            for k in range(d):
-                acc += XW[i, k] * X[t, k]
-            P[i, t] = acc
-        _softmax_into(P[i], P[i])
         pv = 0.0
         for t in range(T):
             pv += P[i, t] * v[t]
@@ -280,16 +308,7 @@ def _sa_core(X, W, w, r, P, gW, gw, want_grad):
         for i in range(T):
             if r[i] == 0.0:
                 continue
-            pv = 0.0
-            for t in range(T):
-                pv += P[i, t] * v[t]
-            for t in range(T):
-                jv[t] = P[i, t] * (v[t] - pv)
-            for b in range(d):
-                acc = 0.0
-                for t in range(T):
-                    acc += X[t, b] * jv[t]
-                xj[b] = acc
+            _row_jvp_xt(X, P[i], v, jv, xj)
             for a in range(d):
                 ra = r[i] * X[i, a]
                 for b in range(d):
@@ -319,21 +338,9 @@ def _sa_pa_core(X, W, q, w, tau, P, gW, gq, gw, want_grad):
     ``c_i = s_i w + tau g_i q``, ``g = s * (O w - f)``.
     """
     T, d = X.shape
-    XW = np.zeros((T, d))
-    for t in range(T):
-        for k in range(d):
-            acc = 0.0
-            for j in range(d):
-                acc += X[t, j] * W[j, k]
-            XW[t, k] = acc
+    _row_attention(X, W, P)
     O = np.empty((T, d))
     for i in range(T):
-        for t in range(T):
-            acc = 0.0
-            for k in range(d):
-                acc += XW[i, k] * X[t, k]
-            P[i, t] = acc
-        _softmax_into(P[i], P[i])
         for j in range(d):
             acc = 0.0
             for t in range(T):
@@ -353,24 +360,17 @@ def _sa_pa_core(X, W, q, w, tau, P, gW, gq, gw, want_grad):
                 gW[a, b] = 0.0
         c = np.empty(d)
         xc = np.empty(T)
+        jc = np.empty(T)
         xj = np.empty(d)
         for i in range(T):
             for b in range(d):
                 c[b] = s[i] * w[b] + tau * g[i] * q[b]
-            pc = 0.0
             for t in range(T):
                 acc = 0.0
                 for b in range(d):
                     acc += X[t, b] * c[b]
                 xc[t] = acc
-                pc += P[i, t] * acc
-            for t in range(T):
-                xc[t] = P[i, t] * (xc[t] - pc)
-            for b in range(d):
-                acc = 0.0
-                for t in range(T):
-                    acc += X[t, b] * xc[t]
-                xj[b] = acc
+            _row_jvp_xt(X, P[i], xc, jc, xj)
             for a in range(d):
                 xa = X[i, a]
                 for b in range(d):
