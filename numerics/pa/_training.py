@@ -62,28 +62,11 @@ def _risk_and_weights(y, f, code, wts):
 
 
 @njit(cache=True, error_model="numpy")
-def _step(A, GA, B, GB, lr, normalized):
-    """Take one step ``(A, B) -= scale * (GA, GB)`` (length ``lr`` if ``normalized``)."""
-    nrm = 0.0
-    for j in range(GA.size):
-        nrm += GA.flat[j] * GA.flat[j]
-    for j in range(GB.size):
-        nrm += GB.flat[j] * GB.flat[j]
-    nrm = math.sqrt(nrm)
-    scale = lr
-    if normalized:
-        if nrm == 0.0:
-            return
-        scale = lr / nrm
-    for j in range(A.size):
-        A.flat[j] -= scale * GA.flat[j]
-    for j in range(B.size):
-        B.flat[j] -= scale * GB.flat[j]
+def _step(A, GA, B, GB, C, GC, lr, normalized):
+    """``(A, B, C) -= scale * (GA, GB, GC)``; length ``lr`` of the joint step if ``normalized``.
 
-
-@njit(cache=True, error_model="numpy")
-def _step3(A, GA, B, GB, C, GC, lr, normalized):
-    """``(A, B, C) -= scale * (GA, GB, GC)``; length ``lr`` of the joint step if ``normalized``."""
+    Two-block models pass an empty third block.
+    """
     nrm = 0.0
     for j in range(GA.size):
         nrm += GA.flat[j] * GA.flat[j]
@@ -122,6 +105,7 @@ def _train_pa_lin(X, y, q, w, model, tau, c, code, lr, steps, normalized):
     g = np.empty(m)
     Gq = np.empty(d)
     Gw = np.empty(d)
+    none = np.empty(0)
     for _ in range(steps):
         _pa_lin_serial(X, q, w, model, tau, c, f, gq, gw, s, v, g)
         _risk_and_weights(y, f, code, wts)
@@ -132,7 +116,7 @@ def _train_pa_lin(X, y, q, w, model, tau, c, code, lr, steps, normalized):
             for j in range(d):
                 Gq[j] += wts[i] * gq[i, j]
                 Gw[j] += wts[i] * gw[i, j]
-        _step(q, Gq, w, Gw, lr, normalized)
+        _step(q, Gq, w, Gw, none, none, lr, normalized)
     _pa_lin_serial(X, q, w, model, tau, c, f, gq, gw, s, v, g)
     return _risk_and_weights(y, f, code, wts)
 
@@ -148,6 +132,7 @@ def _train_sa(X, y, W, w, r, code, lr, steps, normalized):
     P = np.empty((T, T))
     GW = np.empty((d, d))
     Gw = np.empty(d)
+    none = np.empty(0)
     for _ in range(steps):
         _sa_serial(X, W, w, r, f, gW, gw, P, True)
         _risk_and_weights(y, f, code, wts)
@@ -158,7 +143,7 @@ def _train_sa(X, y, W, w, r, code, lr, steps, normalized):
                 for b in range(d):
                     GW[a, b] += wts[i] * gW[i, a, b]
                 Gw[a] += wts[i] * gw[i, a]
-        _step(W, GW, w, Gw, lr, normalized)
+        _step(W, GW, w, Gw, none, none, lr, normalized)
     _sa_serial(X, W, w, r, f, gW, gw, P, False)
     return _risk_and_weights(y, f, code, wts)
 
@@ -188,7 +173,7 @@ def _train_sa_pa(X, y, W, q, w, tau, code, lr, steps, normalized):
                     GW[a, b] += wts[i] * gW[i, a, b]
                 Gq[a] += wts[i] * gq[i, a]
                 Gw[a] += wts[i] * gw[i, a]
-        _step3(W, GW, q, Gq, w, Gw, lr, normalized)
+        _step(W, GW, q, Gq, w, Gw, lr, normalized)
     _sa_pa_serial(X, W, q, w, tau, f, gW, gq, gw, P, False)
     return _risk_and_weights(y, f, code, wts)
 
