@@ -234,13 +234,16 @@ def _update_linear(th, o, x, y, resp, col):
 
 
 @njit(cache=True, error_model="numpy")
-def _update_relu_free(th, o, x, y, resp, col):
-    """Exact mean update of ``eta_2 ReLU(eta_1 x)`` with ``|eta_1|`` fixed: both signs tried."""
-    c = abs(th[o])
+def _two_sided_amplitude(slope, icpt, x, y, resp, col):
+    """Best weighted LS amplitude of ``ReLU(+-v)``, ``v = slope x + icpt``, over both sides.
+
+    Returns ``(side, amp)``: ``side = +1`` fits ``amp ReLU(v)``, ``side = -1`` fits
+    ``amp ReLU(-v)``, ``side = 0`` when neither side holds any weight (no update).
+    """
     ap = bp = am = bm = 0.0
     for t in range(x.shape[0]):
         r = resp[t, col]
-        v = c * x[t]
+        v = slope * x[t] + icpt
         if v > 0.0:
             ap += r * v * v
             bp += r * v * y[t]
@@ -250,13 +253,20 @@ def _update_relu_free(th, o, x, y, resp, col):
     gain_p = bp * bp / ap if ap > 1e-300 else -1.0
     gain_m = bm * bm / am if am > 1e-300 else -1.0
     if gain_p < 0.0 and gain_m < 0.0:
-        return
+        return 0, 0.0
     if gain_p >= gain_m:
-        th[o] = c
-        th[o + 1] = bp / ap
-    else:
-        th[o] = -c
-        th[o + 1] = bm / am
+        return 1, bp / ap
+    return -1, bm / am
+
+
+@njit(cache=True, error_model="numpy")
+def _update_relu_free(th, o, x, y, resp, col):
+    """Exact mean update of ``eta_2 ReLU(eta_1 x)`` with ``|eta_1|`` fixed: both signs tried."""
+    c = abs(th[o])
+    side, amp = _two_sided_amplitude(c, 0.0, x, y, resp, col)
+    if side != 0:
+        th[o] = c if side > 0 else -c
+        th[o + 1] = amp
 
 
 @njit(cache=True, error_model="numpy")
@@ -266,26 +276,12 @@ def _relu_bias_amplitude(th, o, x, y, resp, col):
     Both sides of the kink are tried: the sign flip ``kappa_0, kappa_1 -> -kappa_0, -kappa_1``
     keeps the kink and makes the other side the active one.
     """
-    ap = bp = am = bm = 0.0
-    for t in range(x.shape[0]):
-        r = resp[t, col]
-        v = th[o + 1] * x[t] + th[o]
-        if v > 0.0:
-            ap += r * v * v
-            bp += r * v * y[t]
-        elif v < 0.0:
-            am += r * v * v
-            bm -= r * v * y[t]
-    gain_p = bp * bp / ap if ap > 1e-300 else -1.0
-    gain_m = bm * bm / am if am > 1e-300 else -1.0
-    if gain_p < 0.0 and gain_m < 0.0:
-        return
-    if gain_p >= gain_m:
-        th[o + 2] = bp / ap
-    else:
+    side, amp = _two_sided_amplitude(th[o + 1], th[o], x, y, resp, col)
+    if side < 0:
         th[o] = -th[o]
         th[o + 1] = -th[o + 1]
-        th[o + 2] = bm / am
+    if side != 0:
+        th[o + 2] = amp
 
 
 @njit(cache=True, error_model="numpy")
