@@ -17,7 +17,7 @@ import scipy.linalg  # noqa: F401 - loads SciPy's BLAS now, so that the limit be
 from threadpoolctl import threadpool_limits
 
 from numerics.core import set_thread_count
-from proofs_check._evidence import BandEvidence, CompositeEvidence, Evidence
+from proofs_check._evidence import BandEvidence, CompositeEvidence, Evidence, OrderEvidence
 from proofs_check._family import holm
 from proofs_check._registry import SCALES, Claim
 from proofs_check._result import CheckResult, package_versions, params_hash
@@ -168,13 +168,6 @@ def _run_one(claim: Claim, scale: str, seed: int, executor: cf.Executor, overrid
     return _Outcome(claim, evidence, time.perf_counter() - start)
 
 
-def _shown_band(ev: Evidence) -> BandEvidence | None:
-    """The band rule whose numbers a result shows: ``ev`` itself or a composite's headline."""
-    if isinstance(ev, CompositeEvidence):
-        ev = ev.parts[ev.headline]
-    return ev if isinstance(ev, BandEvidence) else None
-
-
 def _outside_budget(ev: Evidence) -> str:
     """How a claim outside the Holm budget is decided, for its ``family`` line."""
     parts = list(ev.parts.values()) if isinstance(ev, CompositeEvidence) else [ev]
@@ -228,6 +221,8 @@ def _result(
             details={"traceback": outcome.error}, family=family, **common,
         )
     details = dict(ev.details)
+    # The evidence whose numbers the result shows: ``ev`` itself or a composite's headline.
+    shown = ev.parts[ev.headline] if isinstance(ev, CompositeEvidence) else ev
     level: float | None
     if ev.statistical and not ev.reason and alpha is not None:
         verdict = ev.decide(alpha)
@@ -237,12 +232,11 @@ def _result(
         details["tested_at_alpha"] = alpha
     else:
         verdict = ev.decide(None)
-        band = _shown_band(ev)
-        if band is not None:
+        if isinstance(shown, BandEvidence):
             # A band rule: the interval shown is the one the rule reads (its own level).
-            lo, hi = band.interval()
-            level = band.level
-            details["band"] = [band.low, band.high]
+            lo, hi = shown.interval()
+            level = shown.level
+            details["band"] = [shown.low, shown.high]
         elif ev.statistical:  # forced inconclusive: show the nominal interval
             level = 1 - (alpha if alpha is not None else 0.05)
             lo, hi = ev.interval(level)
@@ -251,10 +245,8 @@ def _result(
             level = None
     if isinstance(ev, CompositeEvidence):
         details["parts"] = ev.part_verdicts(alpha)
-    shown = ev.parts[ev.headline] if isinstance(ev, CompositeEvidence) else ev
-    sense = getattr(shown, "sense", None)  # one-sided evidence: `predicted` is a boundary
-    if sense in ("<", "<=", ">", ">="):
-        details["relation"] = sense
+    if isinstance(shown, OrderEvidence):  # one-sided: `predicted` is the boundary
+        details["relation"] = shown.sense
     return CheckResult(
         predicted=float(ev.predicted), estimate=float(ev.estimate), ci_low=float(lo),
         ci_high=float(hi), level=level, method=ev.method, verdict=verdict,
